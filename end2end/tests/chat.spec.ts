@@ -1,0 +1,174 @@
+import { test, expect, type Locator, type Page } from '@playwright/test';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  atConversation,
+  atPath,
+  conversationIdOf,
+  conversationItem,
+  login,
+  messages,
+  messagesOf,
+  waitForHydration,
+} from './fixtures';
+
+/** How long a streamed (simulated) answer may take to finish. */
+const ANSWER_TIMEOUT = 15_000;
+
+/** Text as a person reads it: whitespace runs collapsed, ends trimmed. */
+const normalize = (s: string | null | undefined) => (s ?? '').replace(/\s+/g, ' ').trim();
+
+type Snapshot = { status: string | null; text: string };
+
+/** Status and content of a message read in one go (no race between the two). */
+async function snapshot(message: Locator): Promise<Snapshot> {
+  const raw = await message.evaluate((el) => ({
+    status: el.getAttribute('data-status'),
+    text: el.querySelector('[data-testid="message-content"]')?.textContent ?? '',
+  }));
+  return { status: raw.status, text: normalize(raw.text) };
+}
+
+/**
+ * Poll `message` until `done(snapshot)` holds while it is still streaming.
+ * Fails at once if the message stops streaming first (the answer finished
+ * too fast to observe its growth) or after `timeout`.
+ */
+async function whileStreaming(
+  page: Page,
+  message: Locator,
+  what: string,
+  done: (s: Snapshot) => boolean,
+  timeout = ANSWER_TIMEOUT,
+): Promise<Snapshot> {
+  const deadline = Date.now() + timeout;
+  let last: Snapshot = { status: null, text: '' };
+  for (;;) {
+    last = await snapshot(message);
+    if (last.status !== 'streaming') {
+      throw new Error(
+        `waiting for ${what}: message left "streaming" (status ${last.status}, text ${JSON.stringify(last.text)})`,
+      );
+    }
+    if (done(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`waiting for ${what}: timed out; last text ${JSON.stringify(last.text)}`);
+    }
+    await page.waitForTimeout(40); // polling interval
+  }
+}
+
+/** Type `question` in the composer and send it; returns the conversation id. */
+async function ask(page: Page, question: string): Promise<string> {
+  const input = page.getByTestId('composer-input');
+  await input.fill(question);
+  await expect(input).toHaveValue(question);
+  await page.getByTestId('composer-send').click();
+  await expect(page).toHaveURL(atConversation, { timeout: ANSWER_TIMEOUT });
+  await waitForHydration(page); // no-op for client-side navigation
+  return conversationIdOf(page);
+}
+
+test('unauthenticated visitors are sent to /login; a wrong password is refused', async ({ page }) => {
+  await page.goto('/');
+  await expect(page).toHaveURL(atPath('/login'));
+  await waitForHydration(page);
+
+  await page.getByTestId('login-email').fill(ADMIN_EMAIL);
+  await page.getByTestId('login-password').fill(`${ADMIN_PASSWORD}-wrong`);
+  await page.getByTestId('login-submit').click();
+
+  await expect(page.getByTestId('login-error')).toBeVisible();
+  await expect(page).toHaveURL(atPath('/login'));
+  await expect(page.getByTestId('user-email')).toHaveCount(0);
+});
+
+test('log in, ask a question and watch the answer stream in', async ({ page }) => {
+  await login(page);
+  await expect(page).toHaveURL(atPath('/'));
+  await expect(page.getByTestId('user-email')).toHaveText(ADMIN_EMAIL);
+
+  const question = `Explain the energy balance of a heat pump, please. [sim tokens=60 delay_ms=60] #${Date.now()}`;
+  const id = await ask(page, question);
+
+  const user = messagesOf(page, 'user').last();
+  await expect(user.getByTestId('message-content')).toHaveText(question);
+
+  const assistant = messagesOf(page, 'assistant').last();
+  await expect(assistant).toHaveAttribute('data-status', 'streaming', { timeout: ANSWER_TIMEOUT });
+
+  // The answer grows token by token: two reads while it is still streaming.
+  const first = await whileStreaming(page, assistant, 'first streamed text', (s) => s.text.length > 0);
+  const second = await whileStreaming(
+    page,
+    assistant,
+    'streamed text to grow',
+    (s) => s.text.length > first.text.length,
+  );
+  expect(second.text.length).toBeGreaterThan(first.text.length);
+  expect(second.text.startsWith(first.text)).toBe(true);
+
+  await expect(assistant).toHaveAttribute('data-status', 'complete', { timeout: ANSWER_TIMEOUT });
+  const final = normalize(await assistant.getByTestId('message-content').textContent());
+  expect(final.length).toBeGreaterThan(second.text.length);
+  expect(final.length).toBeGreaterThan(first.text.length);
+
+  await expect(messagesOf(page, 'user')).toHaveCount(1);
+  await expect(messagesOf(page, 'assistant')).toHaveCount(1);
+
+  const item = conversationItem(page, id);
+  await expect(item).toBeVisible();
+  await expect(item).not.toHaveText(/^\s*$/);
+
+  await expect(page.getByTestId('ollama-banner')).toBeHidden();
+});
+
+test('a conversation survives a reload and can be reopened from the list', async ({ page }) => {
+  await login(page);
+
+  const question = `What is a kilowatt-hour? [sim tokens=8 delay_ms=5] #${Date.now()}`;
+  const id = await ask(page, question);
+  const assistant = messagesOf(page, 'assistant').last();
+  await expect(assistant).toHaveAttribute('data-status', 'complete', { timeout: ANSWER_TIMEOUT });
+  const answer = normalize(await assistant.getByTestId('message-content').textContent());
+  expect(answer.length).toBeGreaterThan(0);
+
+  // Both messages are stored and rendered again after a full reload.
+  const expectConversation = async () => {
+    await expect(messages(page)).toHaveCount(2);
+    await expect(messagesOf(page, 'user').getByTestId('message-content')).toHaveText(question);
+    await expect(messagesOf(page, 'assistant')).toHaveAttribute('data-status', 'complete');
+    await expect(messagesOf(page, 'assistant').getByTestId('message-content')).toHaveText(answer);
+  };
+
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page).toHaveURL(atPath(`/c/${id}`));
+  await expectConversation();
+
+  // "New chat" gives an empty chat on /.
+  await page.getByTestId('new-chat').click();
+  await expect(page).toHaveURL(atPath('/'));
+  await waitForHydration(page);
+  await expect(messages(page)).toHaveCount(0);
+
+  // The sidebar entry brings the conversation back.
+  await conversationItem(page, id).click();
+  await expect(page).toHaveURL(atPath(`/c/${id}`));
+  await waitForHydration(page);
+  await expectConversation();
+
+  await expect(page.getByTestId('ollama-banner')).toBeHidden();
+});
+
+test('logging out ends the session', async ({ page }) => {
+  await login(page);
+
+  await page.getByTestId('logout').click();
+  await expect(page).toHaveURL(atPath('/login'));
+  await waitForHydration(page);
+
+  await page.goto('/');
+  await expect(page).toHaveURL(atPath('/login'));
+  await expect(page.getByTestId('user-email')).toHaveCount(0);
+});

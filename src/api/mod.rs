@@ -1,0 +1,5 @@
+//! Server functions: what the UI reads and writes. Each delegates to `server::*`.
+
+pub mod auth;
+pub mod conversations;
+pub mod status;

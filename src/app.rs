@@ -1,0 +1,51 @@
+//! The HTML shell and the route table.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+use crate::{
+    i18n::t,
+    pages::{chat::ChatLayout, conversation::ConversationPane, login::LoginPage},
+};
+
+/// The document around the app (server-rendered).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="es">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/energyapp-llm.css" />
+        <Title text=t().app_name />
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">{t().not_found}</p> }>
+                <Route path=path!("/login") view=LoginPage />
+                <ParentRoute path=path!("") view=ChatLayout>
+                    <Route path=path!("") view=ConversationPane />
+                    <Route path=path!("c/:id") view=ConversationPane />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,30 @@
+//! Sending a question from the UI. The browser build streams the answer (see `client::chat`);
+//! the server build never sends (event handlers only run in the browser).
+
+use std::rc::Rc;
+
+use crate::components::chat_state::{ChatState, LiveTurn};
+
+/// Starts a turn: shows the question at once and streams the answer into `chat.live`.
+/// `on_new_conversation` is called with the id when the server created a conversation.
+pub fn send(
+    chat: ChatState,
+    conversation_id: Option<String>,
+    question: String,
+    on_new_conversation: Rc<dyn Fn(String)>,
+) {
+    use leptos::prelude::Set;
+    chat.live.set(Some(LiveTurn::new(
+        conversation_id.clone(),
+        question.clone(),
+    )));
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(crate::client::chat::stream_answer(
+        chat,
+        conversation_id,
+        question,
+        on_new_conversation,
+    ));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = on_new_conversation;
+}

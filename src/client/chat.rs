@@ -1,0 +1,149 @@
+//! Streams an answer from `POST /api/v1/chat` into the page: reads the response body as it
+//! arrives, parses the SSE frames and applies each event to the live turn.
+
+use std::rc::Rc;
+
+use futures::StreamExt;
+use leptos::prelude::*;
+use serde::Deserialize;
+use wasm_bindgen::JsCast;
+
+use crate::{
+    components::chat_state::ChatState,
+    model::{ChatRequest, MessageStatus},
+    sse_parser::SseParser,
+    stream_events::StreamEvent,
+};
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    message: String,
+}
+
+pub async fn stream_answer(
+    chat: ChatState,
+    conversation_id: Option<String>,
+    question: String,
+    on_new: Rc<dyn Fn(String)>,
+) {
+    if let Err(message) = run(chat, conversation_id, question, &on_new).await {
+        fail(chat, MessageStatus::Failed, message);
+    }
+}
+
+async fn run(
+    chat: ChatState,
+    conversation_id: Option<String>,
+    question: String,
+    on_new: &Rc<dyn Fn(String)>,
+) -> Result<(), String> {
+    let body = ChatRequest {
+        conversation_id,
+        message: question,
+        model: None,
+    };
+    let response = gloo_net::http::Request::post("/api/v1/chat")
+        .header("Accept", "text/event-stream")
+        .json(&body)
+        .map_err(|e| e.to_string())?
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.ok() {
+        if response.status() == 401 {
+            let _ = window().location().set_href("/login");
+        }
+        let message = match response.json::<ErrorBody>().await {
+            Ok(body) => body.error.message,
+            Err(_) => format!("HTTP {}", response.status()),
+        };
+        return Err(message);
+    }
+    let body = response.body().ok_or("empty response")?;
+    let mut chunks = wasm_streams::ReadableStream::from_raw(body.unchecked_into()).into_stream();
+    let mut parser = SseParser::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|_| "the connection was lost".to_string())?;
+        let bytes = js_sys::Uint8Array::new(&chunk).to_vec();
+        for frame in parser.push(&bytes) {
+            match StreamEvent::parse(&frame.event, &frame.data) {
+                Some(Ok(event)) => {
+                    if apply(chat, event, on_new) {
+                        return Ok(());
+                    }
+                }
+                Some(Err(e)) => return Err(e.to_string()),
+                None => {}
+            }
+        }
+    }
+    fail(
+        chat,
+        MessageStatus::Interrupted,
+        "the connection was lost".into(),
+    );
+    Ok(())
+}
+
+/// Applies one event; returns true when the turn has ended.
+fn apply(chat: ChatState, event: StreamEvent, on_new: &Rc<dyn Fn(String)>) -> bool {
+    match event {
+        StreamEvent::Meta(meta) => {
+            let mut created = None;
+            chat.live.update(|live| {
+                if let Some(turn) = live {
+                    if turn.conversation_id.is_none() {
+                        created = Some(meta.conversation_id.clone());
+                    }
+                    turn.conversation_id = Some(meta.conversation_id);
+                    turn.user_message_id = Some(meta.user_message_id);
+                    turn.assistant_message_id = Some(meta.assistant_message_id);
+                }
+            });
+            if let Some(id) = created {
+                chat.list_version.update(|v| *v += 1);
+                on_new(id);
+            }
+            false
+        }
+        StreamEvent::Token(token) => {
+            chat.live.update(|live| {
+                if let Some(turn) = live {
+                    turn.answer.push_str(&token.content);
+                }
+            });
+            false
+        }
+        StreamEvent::Done(done) => {
+            chat.live.update(|live| {
+                if let Some(turn) = live {
+                    turn.status = done.status;
+                }
+            });
+            chat.list_version.update(|v| *v += 1);
+            true
+        }
+        StreamEvent::Error(error) => {
+            let status = match error.code.as_str() {
+                "client_disconnected" | "server_shutdown" => MessageStatus::Interrupted,
+                _ => MessageStatus::Failed,
+            };
+            fail(chat, status, error.message);
+            true
+        }
+    }
+}
+
+fn fail(chat: ChatState, status: MessageStatus, message: String) {
+    chat.live.update(|live| {
+        if let Some(turn) = live {
+            turn.status = status;
+            turn.error = Some(message);
+        }
+    });
+}

@@ -1,0 +1,67 @@
+//! The chat's client-side state, shared by the sidebar and the conversation pane.
+
+use leptos::prelude::*;
+
+use crate::model::MessageStatus;
+
+/// The turn being streamed right now (the question and the answer so far).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveTurn {
+    /// Known once the server accepted the turn (`meta` event), or from the start.
+    pub conversation_id: Option<String>,
+    pub user_message_id: Option<String>,
+    pub assistant_message_id: Option<String>,
+    pub question: String,
+    pub answer: String,
+    pub status: MessageStatus,
+    pub error: Option<String>,
+}
+
+impl LiveTurn {
+    pub fn new(conversation_id: Option<String>, question: String) -> Self {
+        LiveTurn {
+            conversation_id,
+            user_message_id: None,
+            assistant_message_id: None,
+            question,
+            answer: String::new(),
+            status: MessageStatus::Streaming,
+            error: None,
+        }
+    }
+
+    /// Whether a stored message is this turn's (so it is not shown twice).
+    pub fn owns(&self, message_id: &str) -> bool {
+        self.user_message_id.as_deref() == Some(message_id)
+            || self.assistant_message_id.as_deref() == Some(message_id)
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    pub live: RwSignal<Option<LiveTurn>>,
+    /// Bumped when the conversation list should be fetched again.
+    pub list_version: RwSignal<u32>,
+}
+
+impl ChatState {
+    pub fn provide() -> ChatState {
+        let state = ChatState {
+            live: RwSignal::new(None),
+            list_version: RwSignal::new(0),
+        };
+        provide_context(state);
+        state
+    }
+
+    pub fn get() -> ChatState {
+        expect_context::<ChatState>()
+    }
+
+    pub fn is_streaming(&self) -> bool {
+        self.live.with(|l| {
+            l.as_ref()
+                .is_some_and(|t| t.status == MessageStatus::Streaming)
+        })
+    }
+}

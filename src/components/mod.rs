@@ -1,0 +1,7 @@
+//! Reusable views.
+
+pub mod chat_state;
+pub mod composer;
+pub mod conversation_list;
+pub mod message_view;
+pub mod ollama_banner;

@@ -1,0 +1,157 @@
+//! Types shared by the server and the browser: what the API and server functions exchange.
+
+use serde::{Deserialize, Serialize};
+
+/// A person's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "user" => Some(Role::User),
+            _ => None,
+        }
+    }
+}
+
+/// The signed-in person, as the UI sees them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// Where a chat message stands in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Streaming,
+    Complete,
+    Stopped,
+    Interrupted,
+    Failed,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Streaming => "streaming",
+            MessageStatus::Complete => "complete",
+            MessageStatus::Stopped => "stopped",
+            MessageStatus::Interrupted => "interrupted",
+            MessageStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MessageStatus> {
+        Some(match s {
+            "streaming" => MessageStatus::Streaming,
+            "complete" => MessageStatus::Complete,
+            "stopped" => MessageStatus::Stopped,
+            "interrupted" => MessageStatus::Interrupted,
+            "failed" => MessageStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageRole {
+    System,
+    User,
+    Assistant,
+}
+
+impl MessageRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageRole::System => "system",
+            MessageRole::User => "user",
+            MessageRole::Assistant => "assistant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MessageRole> {
+        Some(match s {
+            "system" => MessageRole::System,
+            "user" => MessageRole::User,
+            "assistant" => MessageRole::Assistant,
+            _ => return None,
+        })
+    }
+}
+
+/// A conversation as listed in the sidebar and the API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub model: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One stored chat message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: String,
+    pub role: MessageRole,
+    pub content: String,
+    pub status: MessageStatus,
+    pub created_at: String,
+}
+
+/// A conversation with its messages, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConversationDetail {
+    pub conversation: ConversationSummary,
+    pub messages: Vec<MessageView>,
+}
+
+/// What `/health` reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthReport {
+    pub status: String,
+    pub version: String,
+    pub database: bool,
+    pub ollama: OllamaHealth,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OllamaHealth {
+    pub reachable: bool,
+    pub latency_ms: Option<f64>,
+    pub model: String,
+    pub error: Option<String>,
+}
+
+/// Body of `POST /api/v1/chat`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChatRequest {
+    pub conversation_id: Option<String>,
+    pub message: String,
+    pub model: Option<String>,
+}
+
+/// Body of `POST /api/v1/conversations/{id}/messages`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PostMessage {
+    pub content: String,
+}

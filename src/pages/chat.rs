@@ -1,0 +1,55 @@
+//! The signed-in layout: sidebar (conversations, new chat, account) and the open conversation.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, Redirect};
+
+use crate::{
+    api::auth::{Logout, current_user},
+    components::{
+        chat_state::ChatState, conversation_list::ConversationList, ollama_banner::OllamaBanner,
+    },
+    i18n::t,
+    model::UserView,
+};
+
+#[component]
+pub fn ChatLayout() -> impl IntoView {
+    let user = Resource::new_blocking(|| (), |_| current_user());
+    ChatState::provide();
+    view! {
+        <Suspense fallback=|| view! { <p class="muted page-loading">{t().loading}</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(user)) => view! { <SignedIn user /> }.into_any(),
+                    _ => view! { <Redirect path="/login" /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SignedIn(user: UserView) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <div class="chat-layout">
+            <aside class="sidebar">
+                <div class="sidebar-head">
+                    <span class="brand">{t().app_name}</span>
+                    <A href="/" attr:class="button new-chat" attr:data-testid="new-chat">{t().new_chat}</A>
+                </div>
+                <ConversationList />
+                <div class="account">
+                    <span class="user-email" data-testid="user-email" title=user.role.as_str()>{user.email.clone()}</span>
+                    <ActionForm action=logout>
+                        <button type="submit" class="link" data-testid="logout">{t().sign_out}</button>
+                    </ActionForm>
+                </div>
+            </aside>
+            <main class="main">
+                <OllamaBanner />
+                <Outlet />
+            </main>
+        </div>
+    }
+}

@@ -1,0 +1,5 @@
+//! Route components.
+
+pub mod chat;
+pub mod conversation;
+pub mod login;

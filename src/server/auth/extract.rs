@@ -1,0 +1,151 @@
+//! `AuthUser`: the single path by which a request is authenticated.
+//!
+//! A Bearer header (apps) or the session cookie (browser) carries an access token; both go
+//! through the same verification, and the account is re-read so deactivation and role
+//! changes apply on the next request. Cookie-authenticated writes must be same-site.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{HeaderMap, Method, header, request::Parts},
+};
+
+use super::cookies::{self, ACCESS_COOKIE};
+use crate::{
+    error::AppError,
+    model::{Role, UserView},
+    server::{db::users, state::AppState},
+};
+
+/// An authenticated, active account.
+#[derive(Clone, Debug)]
+pub struct AuthUser {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+}
+
+impl AuthUser {
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            role: self.role,
+        }
+    }
+
+    /// Authenticates a request from its method and headers.
+    pub async fn from_headers(
+        state: &AppState,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<AuthUser, AppError> {
+        let (token, from_cookie) = match bearer(headers)? {
+            Some(token) => (token, false),
+            None => (
+                cookies::read(headers, ACCESS_COOKIE).ok_or(AppError::Unauthorized)?,
+                true,
+            ),
+        };
+        if from_cookie && !is_safe(method) && !same_site(headers) {
+            return Err(AppError::Forbidden);
+        }
+        let claims = state.jwt.verify(token)?;
+        let user = users::find_by_id(&state.db, &claims.sub)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if !user.active {
+            return Err(AppError::Unauthorized);
+        }
+        Ok(AuthUser {
+            id: user.id,
+            email: user.email,
+            role: user.role,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        AuthUser::from_headers(state, &parts.method, &parts.headers).await
+    }
+}
+
+/// The Bearer token, if an Authorization header is present (a malformed one is refused).
+fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| AppError::Unauthorized)?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(AppError::Unauthorized),
+    }
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// True unless the browser says the request comes from another site.
+fn same_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
+    match (headers.get(header::ORIGIN), headers.get(header::HOST)) {
+        (Some(origin), Some(host)) => {
+            let origin = origin.to_str().unwrap_or("");
+            let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
+            Some(origin_host) == host.to_str().ok()
+        }
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn cross_site_is_detected() {
+        assert!(same_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!same_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!same_site(&headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "chat.example")
+        ])));
+        assert!(same_site(&headers(&[
+            ("origin", "https://chat.example"),
+            ("host", "chat.example")
+        ])));
+        assert!(same_site(&headers(&[])));
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(
+            bearer(&headers(&[("authorization", "Bearer abc")])).unwrap(),
+            Some("abc")
+        );
+        assert!(bearer(&headers(&[("authorization", "Basic abc")])).is_err());
+        assert_eq!(bearer(&headers(&[])).unwrap(), None);
+    }
+}

@@ -1,0 +1,8 @@
+//! A chat turn: store the question, stream the answer from Ollama, store the answer.
+
+mod generate;
+mod history;
+pub mod sse;
+mod turn;
+
+pub use turn::{Turn, TurnRequest, start_turn};

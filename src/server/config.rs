@@ -1,0 +1,376 @@
+//! Typed settings: `config/settings.yaml`, then `.env`, then `ENERGYAPP_*` variables
+//! (nested keys joined by `__`), validated once at start.
+
+use std::{net::SocketAddr, path::Path};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Yaml},
+};
+use serde::{Deserialize, Serialize};
+
+/// Where the settings file is looked for unless `ENERGYAPP_CONFIG` says otherwise.
+pub const DEFAULT_CONFIG_FILE: &str = "config/settings.yaml";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub app: AppSection,
+    pub server: ServerSection,
+    pub database: DatabaseSection,
+    pub ollama: OllamaSection,
+    pub chat: ChatSection,
+    pub auth: AuthSection,
+    pub logging: LoggingSection,
+    pub demo: DemoSection,
+    /// `ENERGYAPP_BOOTSTRAP_ADMIN_EMAIL`: the admin account ensured at start.
+    #[serde(skip_serializing)]
+    pub bootstrap_admin_email: Option<String>,
+    /// `ENERGYAPP_BOOTSTRAP_ADMIN_PASSWORD`.
+    #[serde(skip_serializing)]
+    pub bootstrap_admin_password: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunEnv {
+    Dev,
+    Prod,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppSection {
+    pub name: String,
+    pub env: RunEnv,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    /// host:port to listen on.
+    pub bind: SocketAddr,
+    /// Seconds in-flight answers get to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OllamaSection {
+    pub host: String,
+    pub model: String,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub num_ctx: u32,
+    pub keep_alive: String,
+    pub connect_timeout_secs: u64,
+    /// Longest wait for the next chunk before the answer is failed.
+    pub idle_timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatSection {
+    pub system_prompt: String,
+    pub max_message_chars: usize,
+    /// Save a streaming answer at least every this many tokens ...
+    pub checkpoint_tokens: usize,
+    /// ... or this many milliseconds.
+    pub checkpoint_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSection {
+    /// HS256 signing secret (at least 32 bytes). Required in prod; generated under `data/` in dev.
+    #[serde(skip_serializing)]
+    pub jwt_secret: Option<String>,
+    pub issuer: String,
+    pub access_ttl_minutes: i64,
+    pub refresh_ttl_days: i64,
+    pub bcrypt_cost: u32,
+    /// Cookies marked `Secure`; defaults to true outside dev.
+    pub cookie_secure: Option<bool>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoggingSection {
+    pub level: String,
+    /// Optional file to append logs to, besides stderr.
+    pub file: Option<String>,
+}
+
+/// The built-in Ollama simulator used by `serve --demo`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoSection {
+    pub tokens: usize,
+    pub token_delay_ms: u64,
+    pub first_token_delay_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            app: AppSection {
+                name: "energyapp-llm".into(),
+                env: RunEnv::Dev,
+            },
+            server: ServerSection {
+                bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
+                shutdown_grace_secs: 10,
+            },
+            database: DatabaseSection {
+                url: "sqlite://data/energyapp.db".into(),
+                max_connections: 16,
+            },
+            ollama: OllamaSection {
+                host: "http://127.0.0.1:11434".into(),
+                model: "qwen2.5:3b-instruct".into(),
+                temperature: 0.6,
+                top_p: 0.9,
+                num_ctx: 4096,
+                keep_alive: "5m".into(),
+                connect_timeout_secs: 5,
+                idle_timeout_secs: 120,
+            },
+            chat: ChatSection {
+                system_prompt: "Eres el asistente privado de EnergyApp. Responde de forma clara y \
+                                concisa, en el idioma de la pregunta."
+                    .into(),
+                max_message_chars: 32_000,
+                checkpoint_tokens: 64,
+                checkpoint_ms: 2_000,
+            },
+            auth: AuthSection {
+                jwt_secret: None,
+                issuer: "energyapp-llm".into(),
+                access_ttl_minutes: 15,
+                refresh_ttl_days: 30,
+                bcrypt_cost: 12,
+                cookie_secure: None,
+            },
+            logging: LoggingSection {
+                level: "info".into(),
+                file: None,
+            },
+            demo: DemoSection {
+                tokens: 60,
+                token_delay_ms: 40,
+                first_token_delay_ms: 300,
+            },
+            bootstrap_admin_email: None,
+            bootstrap_admin_password: None,
+        }
+    }
+}
+
+impl Default for AppSection {
+    fn default() -> Self {
+        Settings::default().app
+    }
+}
+impl Default for ServerSection {
+    fn default() -> Self {
+        Settings::default().server
+    }
+}
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Settings::default().database
+    }
+}
+impl Default for OllamaSection {
+    fn default() -> Self {
+        Settings::default().ollama
+    }
+}
+impl Default for ChatSection {
+    fn default() -> Self {
+        Settings::default().chat
+    }
+}
+impl Default for AuthSection {
+    fn default() -> Self {
+        Settings::default().auth
+    }
+}
+impl Default for LoggingSection {
+    fn default() -> Self {
+        Settings::default().logging
+    }
+}
+impl Default for DemoSection {
+    fn default() -> Self {
+        Settings::default().demo
+    }
+}
+
+/// A setting that is present but wrong; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Loads `.env` (if present), the YAML file (if present) and `ENERGYAPP_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let _ = dotenvy::dotenv();
+        let path = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("ENERGYAPP_CONFIG").map(Into::into))
+            .unwrap_or_else(|| DEFAULT_CONFIG_FILE.into());
+        if file.is_some() && !path.exists() {
+            return Err(ConfigError(format!(
+                "config file {} does not exist",
+                path.display()
+            )));
+        }
+        Self::figment(&path)
+            .extract::<Settings>()
+            .map_err(|e| ConfigError(describe(e)))?
+            .validated()
+    }
+
+    fn figment(path: &Path) -> Figment {
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Yaml::file(path))
+            .merge(Env::prefixed("ENERGYAPP_").ignore(&["CONFIG"]).split("__"))
+    }
+
+    /// Checks values that types alone cannot.
+    pub fn validated(self) -> Result<Settings, ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        if !(self.database.url.starts_with("sqlite:")
+            || self.database.url.starts_with("postgres://")
+            || self.database.url.starts_with("postgresql://"))
+        {
+            return bad("database.url", "must start with sqlite:// or postgres://");
+        }
+        if !(self.ollama.host.starts_with("http://") || self.ollama.host.starts_with("https://")) {
+            return bad("ollama.host", "must be an http:// or https:// URL");
+        }
+        if self.ollama.model.trim().is_empty() {
+            return bad("ollama.model", "must not be empty");
+        }
+        if !(0.0..=2.0).contains(&self.ollama.temperature) {
+            return bad("ollama.temperature", "must be between 0 and 2");
+        }
+        if !(0.0..=1.0).contains(&self.ollama.top_p) {
+            return bad("ollama.top_p", "must be between 0 and 1");
+        }
+        if self.ollama.idle_timeout_secs == 0 {
+            return bad("ollama.idle_timeout_secs", "must be at least 1");
+        }
+        if !(4..=31).contains(&self.auth.bcrypt_cost) {
+            return bad("auth.bcrypt_cost", "must be between 4 and 31");
+        }
+        if self.auth.access_ttl_minutes < 1 {
+            return bad("auth.access_ttl_minutes", "must be at least 1");
+        }
+        if let Some(secret) = &self.auth.jwt_secret {
+            if secret.len() < 32 {
+                return bad("auth.jwt_secret", "must be at least 32 characters");
+            }
+        } else if self.app.env == RunEnv::Prod {
+            return bad(
+                "auth.jwt_secret",
+                "is required when app.env is prod (set ENERGYAPP_AUTH__JWT_SECRET)",
+            );
+        }
+        if self.chat.max_message_chars == 0 {
+            return bad("chat.max_message_chars", "must be at least 1");
+        }
+        if self.bootstrap_admin_email.is_some() != self.bootstrap_admin_password.is_some() {
+            return bad(
+                "ENERGYAPP_BOOTSTRAP_ADMIN_EMAIL",
+                "ENERGYAPP_BOOTSTRAP_ADMIN_EMAIL and ENERGYAPP_BOOTSTRAP_ADMIN_PASSWORD go together",
+            );
+        }
+        Ok(self)
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.auth
+            .cookie_secure
+            .unwrap_or(self.app.env != RunEnv::Dev)
+    }
+}
+
+fn describe(err: figment::Error) -> String {
+    err.into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() {
+                e.kind.to_string()
+            } else {
+                format!("{key}: {}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_yaml(yaml: &str) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        Settings::figment(&path)
+            .extract::<Settings>()
+            .map_err(|e| ConfigError(describe(e)))?
+            .validated()
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let s = Settings::default().validated().unwrap();
+        assert_eq!(s.server.bind.ip().to_string(), "127.0.0.1");
+        assert!(s.database.url.starts_with("sqlite:"));
+        assert!(!s.cookie_secure());
+    }
+
+    #[test]
+    fn seed_yaml_is_accepted() {
+        let s = load_yaml("app:\n  name: energyapp-llm\n  env: dev\nollama:\n  host: http://127.0.0.1:11434\n  model: qwen2.5:3b-instruct\n  temperature: 0.6\n  top_p: 0.9\nlogging:\n  level: INFO\n  file: ./logs/app.log\n").unwrap();
+        assert_eq!(s.ollama.temperature, 0.6);
+        assert_eq!(s.logging.file.as_deref(), Some("./logs/app.log"));
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = load_yaml("server:\n  bind: not-an-address\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.bind"), "{err}");
+        let err = load_yaml("ollama:\n  temperature: 7\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ollama.temperature"), "{err}");
+        let err = load_yaml("ollama:\n  tempertaure: 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tempertaure"), "{err}");
+    }
+
+    #[test]
+    fn prod_without_secret_refuses() {
+        let err = load_yaml("app:\n  env: prod\n").unwrap_err().to_string();
+        assert!(err.contains("auth.jwt_secret"), "{err}");
+        let secure =
+            load_yaml("app:\n  env: prod\nauth:\n  jwt_secret: 0123456789abcdef0123456789abcdef\n")
+                .unwrap();
+        assert!(secure.cookie_secure());
+    }
+}

@@ -1,0 +1,122 @@
+//! Queries on `messages`. Callers check conversation ownership first.
+
+use sqlx::Row;
+
+use super::{Db, new_id, now};
+use crate::{
+    error::AppError,
+    model::{MessageRole, MessageStatus, MessageView},
+};
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<MessageView, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    let status: String = row.try_get("status")?;
+    Ok(MessageView {
+        id: row.try_get("id")?,
+        role: MessageRole::parse(&role).unwrap_or(MessageRole::User),
+        content: row.try_get("content")?,
+        status: MessageStatus::parse(&status).unwrap_or(MessageStatus::Failed),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Stores a new message and returns its id.
+pub async fn insert(
+    db: &Db,
+    conversation_id: &str,
+    role: MessageRole,
+    content: &str,
+    status: MessageStatus,
+) -> Result<String, AppError> {
+    let (id, at) = (new_id(), now());
+    sqlx::query(
+        "insert into messages (id, conversation_id, role, content, status, meta, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, '{}', $6, $6)",
+    )
+    .bind(&id)
+    .bind(conversation_id)
+    .bind(role.as_str())
+    .bind(content)
+    .bind(status.as_str())
+    .bind(&at)
+    .execute(&db.pool)
+    .await?;
+    Ok(id)
+}
+
+/// Saves the text produced so far of a message still streaming.
+pub async fn checkpoint(db: &Db, id: &str, content: &str) -> Result<(), AppError> {
+    sqlx::query(
+        "update messages set content = $1, updated_at = $2 where id = $3 and status = 'streaming'",
+    )
+    .bind(content)
+    .bind(now())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Ends a streaming message: its final text, status and metadata (JSON).
+pub async fn finish(
+    db: &Db,
+    id: &str,
+    content: &str,
+    status: MessageStatus,
+    meta: &serde_json::Value,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "update messages set content = $1, status = $2, meta = $3, updated_at = $4 where id = $5",
+    )
+    .bind(content)
+    .bind(status.as_str())
+    .bind(meta.to_string())
+    .bind(now())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// The latest `limit` messages of a conversation, oldest first.
+pub async fn latest(
+    db: &Db,
+    conversation_id: &str,
+    limit: i64,
+) -> Result<Vec<MessageView>, AppError> {
+    let rows = sqlx::query(
+        "select id, role, content, status, created_at from messages where conversation_id = $1 \
+         order by created_at desc, id desc limit $2",
+    )
+    .bind(conversation_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    messages.reverse();
+    Ok(messages)
+}
+
+/// Marks answers left `streaming` by a crash as `interrupted`, keeping their last checkpoint.
+pub async fn recover_interrupted(db: &Db) -> Result<u64, AppError> {
+    let done = sqlx::query(
+        "update messages set status = 'interrupted', updated_at = $1 where status = 'streaming'",
+    )
+    .bind(now())
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The stored metadata of one message (tests and admin views).
+pub async fn meta(db: &Db, id: &str) -> Result<Option<serde_json::Value>, AppError> {
+    let row = sqlx::query("select meta from messages where id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let text: String = row.try_get("meta")?;
+    Ok(Some(
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    ))
+}

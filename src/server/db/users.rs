@@ -1,0 +1,115 @@
+//! Queries on `users`.
+
+use sqlx::Row;
+
+use super::{Db, new_id, now};
+use crate::{error::AppError, model::Role};
+
+/// A stored account.
+#[derive(Clone, Debug)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: String,
+    pub last_login_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, email, password_hash, role, active, created_at, last_login_at";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(UserRow {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        role: Role::parse(&role).unwrap_or(Role::User),
+        active: row.try_get::<i64, _>("active")? != 0,
+        created_at: row.try_get("created_at")?,
+        last_login_at: row.try_get("last_login_at")?,
+    })
+}
+
+/// Looks an account up by email, case-insensitively.
+pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, AppError> {
+    let sql = format!("select {COLUMNS} from users where lower(email) = lower($1)");
+    let row = sqlx::query(&sql)
+        .bind(email.trim())
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<UserRow>, AppError> {
+    let sql = format!("select {COLUMNS} from users where id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&db.pool).await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+/// Creates an account; a taken email (any case) is a conflict.
+pub async fn create(
+    db: &Db,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+) -> Result<UserRow, AppError> {
+    let (id, at) = (new_id(), now());
+    let result = sqlx::query(
+        "insert into users (id, email, password_hash, role, active, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(&id)
+    .bind(email.trim())
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(1_i64)
+    .bind(&at)
+    .execute(&db.pool)
+    .await;
+    match result {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(AppError::Conflict(format!(
+                "a user with email {} already exists",
+                email.trim()
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    find_by_id(db, &id).await?.ok_or(AppError::Internal)
+}
+
+pub async fn set_password(db: &Db, id: &str, password_hash: &str) -> Result<bool, AppError> {
+    let done = sqlx::query("update users set password_hash = $1, updated_at = $2 where id = $3")
+        .bind(password_hash)
+        .bind(now())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn touch_login(db: &Db, id: &str) -> Result<(), AppError> {
+    sqlx::query("update users set last_login_at = $1 where id = $2")
+        .bind(now())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn list(db: &Db) -> Result<Vec<UserRow>, AppError> {
+    let sql = format!("select {COLUMNS} from users order by created_at, id");
+    let rows = sqlx::query(&sql).fetch_all(&db.pool).await?;
+    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+}
+
+pub async fn count_active_admins(db: &Db) -> Result<i64, AppError> {
+    let row = sqlx::query("select count(*) as n from users where role = 'admin' and active = $1")
+        .bind(1_i64)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(row.try_get("n")?)
+}

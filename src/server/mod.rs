@@ -1,0 +1,20 @@
+//! Everything that runs only on the server. Gated once, in `lib.rs`.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod chat;
+pub mod cli;
+pub mod config;
+pub mod conversations_service;
+pub mod db;
+mod errors;
+pub mod health;
+pub mod http;
+pub mod logging;
+pub mod ollama;
+pub mod ollama_sim;
+pub mod rest;
+pub mod startup;
+pub mod state;
+
+pub use errors::with_status;

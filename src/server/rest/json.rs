@@ -1,0 +1,29 @@
+//! A JSON body extractor whose rejections use the API's error shape.
+
+use axum::extract::{FromRequest, Request, rejection::JsonRejection};
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(AppError::validation("body", e.body_text()))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest(
+                "expected Content-Type: application/json".into(),
+            )),
+            Err(e) => Err(AppError::BadRequest(e.body_text())),
+        }
+    }
+}

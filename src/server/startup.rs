@@ -1,0 +1,199 @@
+//! Turning settings into a running server (used by `serve` and by the integration tests).
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use leptos::prelude::LeptosOptions;
+use tokio::{
+    sync::{oneshot, watch},
+    task::JoinHandle,
+};
+
+use super::{
+    auth::{jwt::JwtKeys, secret},
+    bootstrap::{self, AdminBootstrap},
+    config::{RunEnv, Settings},
+    db::{Db, messages},
+    http,
+    ollama::OllamaClient,
+    ollama_sim::{self, SimOptions, Simulator},
+    state::AppState,
+};
+
+/// Where the site bundle (WASM, JS, CSS, assets) is served from.
+pub fn site_root() -> String {
+    std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into())
+}
+
+/// Opens the database, migrates, recovers interrupted answers and ensures an admin exists.
+pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database.url, settings.database.max_connections)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database at database.url = {}",
+                settings.database.url
+            )
+        })?;
+    db.migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    let recovered = messages::recover_interrupted(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if recovered > 0 {
+        tracing::warn!(
+            count = recovered,
+            "answers left streaming by a previous run are now marked interrupted"
+        );
+    }
+    match bootstrap::ensure_admin(&db, settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("bootstrap admin: {e}"))?
+    {
+        AdminBootstrap::Existing => {}
+        AdminBootstrap::CreatedFromEnv { email } => {
+            tracing::info!(%email, "created the bootstrap admin account")
+        }
+        AdminBootstrap::Generated { email, password } => {
+            println!(
+                "\n  Created the first admin account (shown only once):\n    email:    {email}\n    password: {password}\n\n  \
+                 Change it with: energyapp-llm user set-password --email {email} --password-stdin\n"
+            );
+        }
+    }
+    Ok(db)
+}
+
+/// The built state of the application.
+pub async fn build_state(
+    settings: Settings,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<AppState> {
+    let db = prepare_database(&settings).await?;
+    let jwt_secret = secret::resolve(&settings)?;
+    let jwt = JwtKeys::new(
+        &jwt_secret,
+        &settings.auth.issuer,
+        settings.auth.access_ttl_minutes,
+    );
+    let ollama = OllamaClient::new(
+        &settings.ollama.host,
+        Duration::from_secs(settings.ollama.connect_timeout_secs),
+        Duration::from_secs(settings.ollama.idle_timeout_secs),
+    );
+    let leptos_options = LeptosOptions::builder()
+        .output_name("energyapp-llm")
+        .site_root(site_root())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.server.bind)
+        .env(if settings.app.env == RunEnv::Dev {
+            leptos::config::Env::DEV
+        } else {
+            leptos::config::Env::PROD
+        })
+        .build();
+    Ok(AppState {
+        leptos_options,
+        settings: Arc::new(settings),
+        db,
+        ollama,
+        jwt: Arc::new(jwt),
+        shutdown,
+    })
+}
+
+/// A server running in the background.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub simulator: Option<(SocketAddr, Simulator)>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting and waits for the server to finish (grace period included).
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await??;
+        Ok(())
+    }
+
+    /// Runs until SIGTERM / Ctrl-C, then shuts down gracefully.
+    pub async fn until_signal(self) -> anyhow::Result<()> {
+        http::termination_signal().await;
+        self.shutdown().await
+    }
+}
+
+/// Starts the server; with `demo`, also the built-in Ollama simulator, and points at it.
+pub async fn start(mut settings: Settings, demo: bool) -> anyhow::Result<Running> {
+    let simulator = if demo {
+        Some(start_demo_simulator(&mut settings).await?)
+    } else {
+        None
+    };
+    let (abort_tx, abort_rx) = watch::channel(false);
+    let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+    let bind = settings.server.bind;
+    let state = build_state(settings, abort_rx).await?;
+    let listener = http::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on server.bind = {bind}"))?;
+    let addr = listener.local_addr()?;
+    warn_if_ollama_unreachable(state.clone());
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let app = http::router(state.clone());
+    let stop = async move {
+        let _ = stop_rx.await;
+    };
+    let task = tokio::spawn(http::serve(listener, app, stop, abort_tx, grace));
+    tracing::info!(%addr, "energyapp-llm listening on http://{addr}");
+    Ok(Running {
+        addr,
+        state,
+        simulator,
+        stop: Some(stop_tx),
+        task,
+    })
+}
+
+async fn start_demo_simulator(settings: &mut Settings) -> anyhow::Result<(SocketAddr, Simulator)> {
+    let options = SimOptions {
+        models: vec![settings.ollama.model.clone(), "llama3.2:1b".into()],
+        tokens: settings.demo.tokens,
+        token_delay: Duration::from_millis(settings.demo.token_delay_ms),
+        first_token_delay: Duration::from_millis(settings.demo.first_token_delay_ms),
+        fault: None,
+    };
+    let sim = Simulator::new(options);
+    let (addr, _task) = ollama_sim::spawn(sim.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .context("cannot start the demo Ollama simulator")?;
+    settings.ollama.host = format!("http://{addr}");
+    tracing::info!(%addr, "demo mode: answers come from the built-in Ollama simulator");
+    Ok((addr, sim))
+}
+
+fn warn_if_ollama_unreachable(state: AppState) {
+    tokio::spawn(async move {
+        let model = &state.settings.ollama.model;
+        match state.ollama.tags().await {
+            Ok(models) if models.iter().any(|m| &m.name == model) => {
+                tracing::info!(host = state.ollama.host(), %model, "Ollama is reachable");
+            }
+            Ok(_) => tracing::warn!(
+                host = state.ollama.host(),
+                %model,
+                "Ollama is reachable but model {model} is not installed: run `ollama pull {model}`"
+            ),
+            Err(err) => tracing::warn!(
+                "Ollama is not reachable ({err}); chats will fail until it is. Set ollama.host \
+                 (ENERGYAPP_OLLAMA__HOST) or run with --demo to use the built-in simulator"
+            ),
+        }
+    });
+}

@@ -1,0 +1,36 @@
+//! What every handler and server function can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use tokio::sync::watch;
+
+use super::{auth::jwt::JwtKeys, config::Settings, db::Db, ollama::OllamaClient};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub ollama: OllamaClient,
+    pub jwt: Arc<JwtKeys>,
+    /// Becomes `true` when in-flight answers must stop (end of the shutdown grace period).
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    /// The state, from inside a server function.
+    pub fn from_context() -> Result<AppState, crate::error::AppError> {
+        leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+            tracing::error!("AppState missing from the Leptos context");
+            crate::error::AppError::Internal
+        })
+    }
+}
