@@ -23,6 +23,8 @@ pub enum AppError {
     NotFound(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
     #[error("{0}")]
@@ -54,6 +56,7 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::BadRequest(_) => "bad_request",
+            AppError::PayloadTooLarge => "payload_too_large",
             AppError::Validation { .. } => "validation_failed",
             AppError::Conflict(_) => "conflict",
             AppError::UnknownModel(_) => "unknown_model",
@@ -70,6 +73,7 @@ impl AppError {
             AppError::AccountDisabled | AppError::Forbidden => 403,
             AppError::NotFound(_) => 404,
             AppError::BadRequest(_) => 400,
+            AppError::PayloadTooLarge => 413,
             AppError::Validation { .. } | AppError::UnknownModel(_) => 422,
             AppError::Conflict(_) => 409,
             AppError::OllamaUnavailable(_) => 503,

@@ -243,7 +243,7 @@ impl Settings {
     fn figment(path: &Path) -> Figment {
         Figment::from(Serialized::defaults(Settings::default()))
             .merge(Yaml::file(path))
-            .merge(Env::prefixed("ENERGYAPP_").ignore(&["CONFIG"]).split("__"))
+            .merge(Env::prefixed("ENERGYAPP_").filter(is_setting).split("__"))
     }
 
     /// Checks values that types alone cannot.
@@ -305,6 +305,18 @@ impl Settings {
     }
 }
 
+/// Top-level sections; other `ENERGYAPP_*` variables (e.g. for tests) are not settings.
+const SECTIONS: [&str; 8] = [
+    "app", "server", "database", "ollama", "chat", "auth", "logging", "demo",
+];
+
+/// Whether an `ENERGYAPP_*` variable (prefix removed) is a setting.
+fn is_setting(key: &figment::value::UncasedStr) -> bool {
+    let key = key.as_str().to_ascii_lowercase();
+    let section = key.split("__").next().unwrap_or("");
+    SECTIONS.contains(&section) || key.starts_with("bootstrap_admin_")
+}
+
 fn describe(err: figment::Error) -> String {
     err.into_iter()
         .map(|e| {
@@ -362,6 +374,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("tempertaure"), "{err}");
+    }
+
+    #[test]
+    fn only_known_sections_are_read_from_the_environment() {
+        let key = |k: &str| is_setting(figment::value::UncasedStr::new(k));
+        assert!(key("OLLAMA__MODEL") && key("server__bind") && key("BOOTSTRAP_ADMIN_EMAIL"));
+        assert!(!key("TEST_POSTGRES_URL") && !key("CONFIG"));
     }
 
     #[test]

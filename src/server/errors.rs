@@ -26,12 +26,11 @@ impl IntoResponse for AppError {
 
 /// Sets the HTTP status of a server-function response to match its error.
 pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(err) = &result {
-        if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            options.set_status(
-                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            );
-        }
+    let options = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
+    if let (Err(err), Some(options)) = (&result, options) {
+        options.set_status(
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
     }
     result
 }

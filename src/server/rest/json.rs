@@ -23,6 +23,9 @@ where
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest(
                 "expected Content-Type: application/json".into(),
             )),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::PayloadTooLarge)
+            }
             Err(e) => Err(AppError::BadRequest(e.body_text())),
         }
     }

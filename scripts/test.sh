@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test level: formatting and lints (server and WASM), unit tests, integration tests
+# against the real server (SQLite always; PostgreSQL when ENERGYAPP_TEST_POSTGRES_URL is set),
+# and the Playwright end-to-end tests in Debian's Chromium. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+started=$(date +%s)
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint: server build"
+cargo clippy --features ssr --all-targets -- -D warnings
+step "lint: browser (WASM) build"
+cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
+
+step "build: server + site bundle (cargo leptos build)"
+cargo leptos build
+
+step "unit tests"
+cargo test --features ssr --lib
+
+step "integration tests (real server, simulator, SQLite + PostgreSQL)"
+if [ -z "${ENERGYAPP_TEST_POSTGRES_URL:-}" ]; then
+  printf '\033[33mNOTE: ENERGYAPP_TEST_POSTGRES_URL is not set: the PostgreSQL integration tests are SKIPPED.\n'
+  printf '      e.g. ENERGYAPP_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres\033[0m\n'
+fi
+cargo test --features ssr --test integration
+
+step "end-to-end tests (Playwright + Chromium)"
+(cd end2end && npx playwright test)
+
+if [ -z "${ENERGYAPP_TEST_POSTGRES_URL:-}" ]; then
+  printf '\n\033[33mAll tests passed, but the PostgreSQL integration tests were SKIPPED (no ENERGYAPP_TEST_POSTGRES_URL).\033[0m\n'
+else
+  printf '\nAll tests passed (SQLite and PostgreSQL) in %ss.\n' $(( $(date +%s) - started ))
+fi

@@ -1,0 +1,326 @@
+use energyapp_llm::{server::ollama_sim::reply_tokens, stream_events::StreamEvent};
+use serde_json::{Value, json};
+
+use crate::{
+    common::{TestApp, error_code, read_events, streamed_text},
+    on_both_backends,
+};
+
+/// Checks the event sequence of a complete answer and returns (meta, text).
+fn complete_turn(events: &[StreamEvent]) -> (energyapp_llm::stream_events::MetaEvent, String) {
+    let StreamEvent::Meta(meta) = &events[0] else {
+        panic!("first event is meta: {events:?}")
+    };
+    let Some(StreamEvent::Done(done)) = events.last() else {
+        panic!("last event is done: {events:?}")
+    };
+    assert_eq!(done.message_id, meta.assistant_message_id);
+    assert_eq!(done.status.as_str(), "complete");
+    assert_eq!(done.done_reason.as_deref(), Some("stop"));
+    assert_eq!(done.usage.completion_tokens, 12);
+    assert!(done.usage.prompt_tokens > 0);
+    assert!(
+        events[1..events.len() - 1]
+            .iter()
+            .all(|e| matches!(e, StreamEvent::Token(_)))
+    );
+    (meta.clone(), streamed_text(events))
+}
+
+async fn a_new_chat_streams_and_is_stored(app: &TestApp) {
+    let token = app.admin_token().await;
+    let question = "¿Cuánta energía gasta un hogar? 👋";
+    let events = read_events(
+        app.post_json("/api/v1/chat", &token, json!({ "message": question }))
+            .await,
+    )
+    .await;
+    let (meta, text) = complete_turn(&events);
+    assert_eq!(
+        text,
+        reply_tokens(question, 12).concat(),
+        "streamed text is the simulator's reply"
+    );
+    assert_eq!(meta.model, "qwen2.5:3b-instruct");
+
+    // Stored byte for byte, with the usage in the message's metadata.
+    let detail: Value = app
+        .get(
+            &format!("/api/v1/conversations/{}", meta.conversation_id),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["conversation"]["title"], question);
+    let messages = detail["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(
+        (
+            messages[0]["role"].as_str(),
+            messages[0]["content"].as_str()
+        ),
+        (Some("user"), Some(question))
+    );
+    assert_eq!(messages[0]["id"], meta.user_message_id.as_str());
+    assert_eq!(messages[1]["id"], meta.assistant_message_id.as_str());
+    assert_eq!(messages[1]["content"], text.as_str());
+    assert_eq!(messages[1]["status"], "complete");
+    let stored_meta =
+        energyapp_llm::server::db::messages::meta(&app.state.db, &meta.assistant_message_id)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(stored_meta["usage"]["completion_tokens"], 12);
+    assert_eq!(stored_meta["done_reason"], "stop");
+
+    // Listed, most recent first.
+    let list: Value = app
+        .get("/api/v1/conversations", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["id"], meta.conversation_id.as_str());
+}
+
+async fn follow_up_messages_extend_the_conversation(app: &TestApp) {
+    let token = app.admin_token().await;
+    let first = read_events(
+        app.post_json("/api/v1/chat", &token, json!({ "message": "primera" }))
+            .await,
+    )
+    .await;
+    let (meta, _) = complete_turn(&first);
+    let path = format!("/api/v1/conversations/{}/messages", meta.conversation_id);
+    let second = read_events(
+        app.post_json(&path, &token, json!({ "content": "segunda" }))
+            .await,
+    )
+    .await;
+    let (meta2, text2) = complete_turn(&second);
+    assert_eq!(meta2.conversation_id, meta.conversation_id);
+    assert_eq!(text2, reply_tokens("segunda", 12).concat());
+    // /chat with an explicit conversation id continues it too.
+    let third = read_events(
+        app.post_json(
+            "/api/v1/chat",
+            &token,
+            json!({ "conversation_id": meta.conversation_id, "message": "tercera" }),
+        )
+        .await,
+    )
+    .await;
+    complete_turn(&third);
+    let detail: Value = app
+        .get(
+            &format!("/api/v1/conversations/{}", meta.conversation_id),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let contents: Vec<&str> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        contents,
+        [
+            "user",
+            "assistant",
+            "user",
+            "assistant",
+            "user",
+            "assistant"
+        ]
+    );
+}
+
+async fn plain_text_mode_streams_clean_text(app: &TestApp) {
+    let token = app.admin_token().await;
+    let res = app
+        .http
+        .post(app.url("/api/v1/chat"))
+        .bearer_auth(&token)
+        .header("accept", "text/plain")
+        .json(&json!({ "message": "texto plano" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let conversation = res.headers()["x-conversation-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let answer_id = res.headers()["x-assistant-message-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body = res.text().await.unwrap();
+    assert_eq!(body, reply_tokens("texto plano", 12).concat());
+    let detail: Value = app
+        .get(&format!("/api/v1/conversations/{conversation}"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["messages"][1]["id"], answer_id.as_str());
+    assert_eq!(detail["messages"][1]["content"], body.as_str());
+}
+
+async fn other_peoples_conversations_are_404(app: &TestApp) {
+    let alice = app.user_token("alice@test.local").await;
+    let bob = app.user_token("bob@test.local").await;
+    let events = read_events(
+        app.post_json("/api/v1/chat", &alice, json!({ "message": "secreto" }))
+            .await,
+    )
+    .await;
+    let (meta, _) = complete_turn(&events);
+    let id = meta.conversation_id;
+
+    let res = app.get(&format!("/api/v1/conversations/{id}"), &bob).await;
+    assert_eq!(error_code(res, 404).await, "not_found");
+    let missing = app
+        .get(
+            "/api/v1/conversations/00000000-0000-0000-0000-000000000000",
+            &bob,
+        )
+        .await;
+    assert_eq!(error_code(missing, 404).await, "not_found");
+    let res = app
+        .post_json(
+            &format!("/api/v1/conversations/{id}/messages"),
+            &bob,
+            json!({ "content": "hola" }),
+        )
+        .await;
+    assert_eq!(error_code(res, 404).await, "not_found");
+    let res = app
+        .post_json(
+            "/api/v1/chat",
+            &bob,
+            json!({ "conversation_id": id, "message": "hola" }),
+        )
+        .await;
+    assert_eq!(error_code(res, 404).await, "not_found");
+    let list: Value = app
+        .get("/api/v1/conversations", &bob)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    // Alice's conversation is unchanged.
+    let detail: Value = app
+        .get(&format!("/api/v1/conversations/{id}"), &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 2);
+}
+
+async fn bad_chat_requests_are_refused_before_anything_is_stored(app: &TestApp) {
+    let token = app.admin_token().await;
+    let res = app
+        .post_json("/api/v1/chat", &token, json!({ "message": "   " }))
+        .await;
+    assert_eq!(error_code(res, 422).await, "validation_failed");
+    let res = app
+        .post_json(
+            "/api/v1/chat",
+            &token,
+            json!({ "message": "x".repeat(32_001) }),
+        )
+        .await;
+    assert_eq!(error_code(res, 422).await, "validation_failed");
+    let res = app
+        .post_json("/api/v1/chat", &token, json!({ "text": "wrong field" }))
+        .await;
+    assert_eq!(error_code(res, 422).await, "validation_failed");
+    let res = app
+        .post_json(
+            "/api/v1/chat",
+            &token,
+            json!({ "message": "x".repeat(300 * 1024) }),
+        )
+        .await;
+    assert_eq!(res.status(), 413);
+    let list: Value = app
+        .get("/api/v1/conversations", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+}
+
+async fn closed_conversations_refuse_new_messages(app: &TestApp) {
+    let token = app.admin_token().await;
+    let (meta, _) = complete_turn(
+        &read_events(
+            app.post_json("/api/v1/chat", &token, json!({ "message": "hola" }))
+                .await,
+        )
+        .await,
+    );
+    let me: Value = app.get("/api/v1/me", &token).await.json().await.unwrap();
+    let closed = energyapp_llm::server::db::conversations::update(
+        &app.state.db,
+        me["id"].as_str().unwrap(),
+        &meta.conversation_id,
+        None,
+        Some("closed"),
+    )
+    .await
+    .unwrap();
+    assert!(closed);
+    let res = app
+        .post_json(
+            &format!("/api/v1/conversations/{}/messages", meta.conversation_id),
+            &token,
+            json!({ "content": "más" }),
+        )
+        .await;
+    assert_eq!(error_code(res, 409).await, "conflict");
+}
+
+async fn models_come_from_ollama(app: &TestApp) {
+    let token = app.admin_token().await;
+    let body: Value = app
+        .get("/api/v1/models", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = body["items"].as_array().unwrap();
+    let default: Vec<&str> = items
+        .iter()
+        .filter(|m| m["default"] == true)
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(default, ["qwen2.5:3b-instruct"]);
+    assert!(items.iter().any(|m| m["name"] == "llama3.2:1b"));
+}
+
+on_both_backends!(
+    a_new_chat_streams_and_is_stored,
+    follow_up_messages_extend_the_conversation,
+    plain_text_mode_streams_clean_text,
+    other_peoples_conversations_are_404,
+    bad_chat_requests_are_refused_before_anything_is_stored,
+    closed_conversations_refuse_new_messages,
+    models_come_from_ollama,
+);

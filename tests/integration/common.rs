@@ -1,0 +1,276 @@
+//! `TestApp`: the real server on an ephemeral port, a fresh database (SQLite file or a new
+//! PostgreSQL database), and the Ollama simulator in place of Ollama.
+
+use std::{net::SocketAddr, time::Duration};
+
+use energyapp_llm::{
+    model::Role,
+    server::{
+        auth::password,
+        config::Settings,
+        db::users,
+        ollama_sim::{self, SimOptions, Simulator},
+        startup::{self, Running},
+        state::AppState,
+    },
+    sse_parser::SseParser,
+    stream_events::StreamEvent,
+};
+use futures::StreamExt;
+use serde_json::Value;
+
+pub const ADMIN_EMAIL: &str = "admin@test.local";
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-!";
+/// Env variable naming a PostgreSQL server for the PostgreSQL half of the suite.
+pub const POSTGRES_ENV: &str = "ENERGYAPP_TEST_POSTGRES_URL";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub sim: Simulator,
+    pub state: AppState,
+    running: Option<Running>,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+/// Simulator defaults for tests: fast, short answers.
+pub fn fast_sim() -> SimOptions {
+    SimOptions {
+        tokens: 12,
+        token_delay: Duration::ZERO,
+        ..SimOptions::default()
+    }
+}
+
+impl TestApp {
+    /// Starts on SQLite, or returns `None` (with a note) for PostgreSQL when it is not configured.
+    pub async fn start(backend: Backend) -> Option<TestApp> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, postgres) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}/test.db", dir.path().display()), None),
+            Backend::Postgres => {
+                let Ok(base) = std::env::var(POSTGRES_ENV) else {
+                    eprintln!("SKIPPED: PostgreSQL test (set {POSTGRES_ENV} to run it)");
+                    return None;
+                };
+                let (url, name) = create_postgres_database(&base).await;
+                (url, Some((base, name)))
+            }
+        };
+        let sim = Simulator::new(fast_sim());
+        let (sim_addr, _) = ollama_sim::spawn(sim.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        let mut settings = Settings::default();
+        settings.database.url = url;
+        settings.database.max_connections = 8;
+        settings.server.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.server.shutdown_grace_secs = 1;
+        settings.ollama.host = format!("http://{sim_addr}");
+        settings.ollama.idle_timeout_secs = 2;
+        settings.auth.jwt_secret = Some(JWT_SECRET.into());
+        settings.auth.bcrypt_cost = 4;
+        settings.chat.checkpoint_tokens = 4;
+        settings.bootstrap_admin_email = Some(ADMIN_EMAIL.into());
+        settings.bootstrap_admin_password = Some(ADMIN_PASSWORD.into());
+        tweak(&mut settings);
+        let running = startup::start(settings, false)
+            .await
+            .expect("server starts");
+        Some(TestApp {
+            base: format!("http://{}", running.addr),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            sim,
+            state: running.state.clone(),
+            running: Some(running),
+            _dir: dir,
+            postgres,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Logs in over the REST API and returns the access token.
+    pub async fn token(&self, email: &str, password: &str) -> String {
+        let res = self.login(email, password).await;
+        assert_eq!(res.status(), 200, "login of {email}");
+        let body: Value = res.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Creates an account directly in the database and returns a token for it.
+    pub async fn user_token(&self, email: &str) -> String {
+        let hash = password::hash("user-password-123", 4).await.unwrap();
+        users::create(&self.state.db, email, &hash, Role::User)
+            .await
+            .unwrap();
+        self.token(email, "user-password-123").await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await.unwrap();
+        }
+        self.state.db.pool.close().await;
+        if let Some((base, name)) = self.postgres.take() {
+            drop_postgres_database(&base, &name).await;
+        }
+    }
+}
+
+/// Reads a whole SSE response into events.
+pub async fn read_events(response: reqwest::Response) -> Vec<StreamEvent> {
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let mut parser = SseParser::new();
+    let mut events = Vec::new();
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        for frame in parser.push(&chunk.unwrap()) {
+            events.push(
+                StreamEvent::parse(&frame.event, &frame.data)
+                    .expect("known event")
+                    .expect("valid json"),
+            );
+        }
+    }
+    events
+}
+
+/// The concatenated `token` events.
+pub fn streamed_text(events: &[StreamEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::Token(t) => Some(t.content.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Asserts an error response has the API's JSON shape and returns its code.
+pub async fn error_code(response: reqwest::Response, status: u16) -> String {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.expect("JSON error body");
+    let message = body["error"]["message"].as_str().expect("error.message");
+    assert!(!message.is_empty());
+    body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_string()
+}
+
+async fn admin_pool(base: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(base)
+        .await
+        .expect("PostgreSQL reachable")
+}
+
+async fn create_postgres_database(base: &str) -> (String, String) {
+    let name = format!("energyapp_test_{}", uuid::Uuid::new_v4().simple());
+    let pool = admin_pool(base).await;
+    sqlx::query(&format!("create database {name}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
+    (format!("{prefix}/{name}"), name)
+}
+
+async fn drop_postgres_database(base: &str, name: &str) {
+    let pool = admin_pool(base).await;
+    let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+        .execute(&pool)
+        .await;
+    pool.close().await;
+}
+
+/// Runs each scenario `async fn name(app: &TestApp)` on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::start($crate::common::Backend::Sqlite).await.unwrap();
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = $crate::common::TestApp::start($crate::common::Backend::Postgres).await else { return };
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server over HTTP, a real database, the Ollama simulator.
+//! PostgreSQL variants run when `ENERGYAPP_TEST_POSTGRES_URL` is set.
+
+mod common;
+
+mod auth;
+mod chat;
+mod cli;
+mod faults;
+mod health;
+mod pages;
