@@ -84,7 +84,9 @@ fn sqlite_url(url: &str) -> Result<String, sqlx::Error> {
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let parent = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty());
+    let parent = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty());
     if let Some(parent) = parent.filter(|_| path != ":memory:") {
         std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
     }
