@@ -25,6 +25,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("the request body is too large")]
     PayloadTooLarge,
+    #[error("too many attempts: try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
     #[error("{0}")]
@@ -57,6 +59,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::BadRequest(_) => "bad_request",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Validation { .. } => "validation_failed",
             AppError::Conflict(_) => "conflict",
             AppError::UnknownModel(_) => "unknown_model",
@@ -74,6 +77,7 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::BadRequest(_) => 400,
             AppError::PayloadTooLarge => 413,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Validation { .. } | AppError::UnknownModel(_) => 422,
             AppError::Conflict(_) => 409,
             AppError::OllamaUnavailable(_) => 503,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod i18n;
 pub mod model;
 pub mod pages;
+pub mod session;
 pub mod sse_parser;
 pub mod stream_events;
 

@@ -1,30 +1,28 @@
-//! Signing in and out from the browser (httpOnly cookie), and who is signed in.
+//! Signing in and out from the browser (httpOnly cookies), and who is signed in.
 
 use leptos::prelude::*;
 
 use crate::{error::AppError, model::UserView};
 
-/// Checks the credentials, sets the session cookie and goes to the chat.
+/// Checks the credentials, sets the session cookies and goes to the chat.
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
     use crate::server::{
-        auth::{cookies, login},
+        auth::{client_ip, cookies, login, sessions},
         state::AppState,
         with_status,
     };
     with_status(
         async {
             let state = AppState::from_context()?;
-            let user = login::check_credentials(&state, &email, &password).await?;
-            let token = state.jwt.issue(&user.id, user.role)?;
-            let cookie = cookies::set(
-                cookies::ACCESS_COOKIE,
-                &token,
-                state.jwt.ttl_secs(),
-                state.settings.cookie_secure(),
-            );
-            expect_context::<leptos_axum::ResponseOptions>()
-                .append_header(http::header::SET_COOKIE, cookie);
+            let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
+            let user =
+                login::check_credentials(&state, &email, &password, client_ip(&parts)).await?;
+            let tokens = sessions::issue(&state, &user, None).await?;
+            let response = expect_context::<leptos_axum::ResponseOptions>();
+            for cookie in cookies::session(&tokens, state.settings.cookie_secure()) {
+                response.append_header(http::header::SET_COOKIE, cookie);
+            }
             leptos_axum::redirect("/");
             Ok(())
         }
@@ -32,25 +30,49 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     )
 }
 
-/// Clears the session cookie and goes to the login page.
+/// Ends the session (its refresh token is revoked), clears the cookies, goes to the login page.
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::server::{auth::cookies, state::AppState};
+    use crate::server::{
+        auth::{cookies, sessions},
+        state::AppState,
+    };
     let state = AppState::from_context()?;
-    let cookie = cookies::clear(cookies::ACCESS_COOKIE, state.settings.cookie_secure());
-    expect_context::<leptos_axum::ResponseOptions>()
-        .append_header(http::header::SET_COOKIE, cookie);
+    let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
+    if let Some(token) = cookies::read(&parts.headers, cookies::REFRESH_COOKIE) {
+        sessions::revoke(&state, token).await?;
+    }
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    for cookie in cookies::clear_session(state.settings.cookie_secure()) {
+        response.append_header(http::header::SET_COOKIE, cookie);
+    }
     leptos_axum::redirect("/login");
     Ok(())
 }
 
-/// The signed-in person, or `None`.
+/// Who is signed in, as a page load sees it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum SessionState {
+    SignedIn(UserView),
+    /// The access token is missing or expired but a refresh may restore the session.
+    Expired,
+    SignedOut,
+}
+
 #[server(endpoint = "current_user")]
-pub async fn current_user() -> Result<Option<UserView>, AppError> {
-    use crate::server::auth::AuthUser;
+pub async fn current_user() -> Result<SessionState, AppError> {
+    use crate::server::auth::{AuthUser, cookies};
     match request_user().await {
-        Ok(user) => Ok(Some(AuthUser::view(&user))),
-        Err(AppError::Unauthorized) => Ok(None),
+        Ok(user) => Ok(SessionState::SignedIn(AuthUser::view(&user))),
+        Err(AppError::Unauthorized) => {
+            let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
+            Ok(
+                match cookies::read(&parts.headers, cookies::SESSION_HINT_COOKIE) {
+                    Some(_) => SessionState::Expired,
+                    None => SessionState::SignedOut,
+                },
+            )
+        }
         Err(e) => Err(e),
     }
 }

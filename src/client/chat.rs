@@ -47,17 +47,24 @@ async fn run(
         message: question,
         model: None,
     };
-    let response = gloo_net::http::Request::post("/api/v1/chat")
-        .header("Accept", "text/event-stream")
-        .json(&body)
-        .map_err(|e| e.to_string())?
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !response.ok() {
-        if response.status() == 401 {
-            let _ = window().location().set_href("/login");
+    let post = || async {
+        gloo_net::http::Request::post("/api/v1/chat")
+            .header("Accept", "text/event-stream")
+            .json(&body)
+            .map_err(|e| e.to_string())?
+            .send()
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let mut response = post().await?;
+    if response.status() == 401 {
+        if !super::session::refresh().await {
+            super::session::go_to_login();
+            return Err(crate::i18n::t().session_expired.to_string());
         }
+        response = post().await?;
+    }
+    if !response.ok() {
         let message = match response.json::<ErrorBody>().await {
             Ok(body) => body.error.message,
             Err(_) => format!("HTTP {}", response.status()),

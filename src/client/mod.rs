@@ -1,3 +1,4 @@
 //! Browser-only code.
 
 pub mod chat;
+pub mod session;

@@ -4,12 +4,15 @@ use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 
 use super::chat_state::ChatState;
-use crate::{api::conversations::list_conversations, i18n::t};
+use crate::{api::conversations::list_conversations, i18n::t, session::with_refresh};
 
 #[component]
 pub fn ConversationList() -> impl IntoView {
     let chat = ChatState::get();
-    let conversations = Resource::new(move || chat.list_version.get(), |_| list_conversations());
+    let conversations = Resource::new(
+        move || chat.list_version.get(),
+        |_| with_refresh(list_conversations),
+    );
     let params = use_params_map();
     let current = move || params.read().get("id");
     view! {

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 
 use crate::{
-    api::auth::{Logout, current_user},
+    api::auth::{Logout, SessionState, current_user},
     components::{
         chat_state::ChatState, conversation_list::ConversationList, ollama_banner::OllamaBanner,
     },
@@ -20,12 +20,29 @@ pub fn ChatLayout() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted page-loading">{t().loading}</p> }>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(Some(user)) => view! { <SignedIn user /> }.into_any(),
+                    Ok(SessionState::SignedIn(user)) => view! { <SignedIn user /> }.into_any(),
+                    Ok(SessionState::Expired) => view! { <RestoreSession /> }.into_any(),
                     _ => view! { <Redirect path="/login" /> }.into_any(),
                 }
             })}
         </Suspense>
     }
+}
+
+/// The access token expired but the session may live on: refresh it, then load the page again.
+#[component]
+fn RestoreSession() -> impl IntoView {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async {
+            if crate::client::session::refresh().await {
+                let _ = window().location().reload();
+            } else {
+                crate::client::session::go_to_login();
+            }
+        });
+    });
+    view! { <p class="muted page-loading" data-testid="restoring-session">{t().loading}</p> }
 }
 
 #[component]

@@ -9,6 +9,7 @@ use crate::{
     error::AppError,
     i18n::t,
     model::{MessageRole, MessageStatus, MessageView as Message},
+    session::with_refresh,
 };
 
 #[component]
@@ -20,7 +21,9 @@ pub fn ConversationPane() -> impl IntoView {
         move || id.get(),
         |id| async move {
             match id {
-                Some(id) => get_conversation(id).await.map(|d| d.messages),
+                Some(id) => with_refresh(|| get_conversation(id.clone()))
+                    .await
+                    .map(|d| d.messages),
                 None => Ok(Vec::new()),
             }
         },

@@ -52,6 +52,10 @@ pub struct ServerSection {
     pub bind: SocketAddr,
     /// Seconds in-flight answers get to finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Largest request body accepted (bytes); 413 beyond.
+    pub max_body_bytes: usize,
+    /// Origins allowed to call the API from a browser (CORS). None by default.
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -94,11 +98,16 @@ pub struct AuthSection {
     #[serde(skip_serializing)]
     pub jwt_secret: Option<String>,
     pub issuer: String,
-    pub access_ttl_minutes: i64,
+    pub access_ttl_secs: i64,
     pub refresh_ttl_days: i64,
     pub bcrypt_cost: u32,
     /// Cookies marked `Secure`; defaults to true outside dev.
     pub cookie_secure: Option<bool>,
+    /// Failed logins for one account before it is locked for `login_lockout_secs`.
+    pub login_max_failures: u32,
+    /// Failed logins from one client address before it is locked.
+    pub login_max_failures_per_ip: u32,
+    pub login_lockout_secs: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -128,6 +137,8 @@ impl Default for Settings {
             server: ServerSection {
                 bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
                 shutdown_grace_secs: 10,
+                max_body_bytes: 256 * 1024,
+                cors_origins: Vec::new(),
             },
             database: DatabaseSection {
                 url: "sqlite://data/energyapp.db".into(),
@@ -154,10 +165,13 @@ impl Default for Settings {
             auth: AuthSection {
                 jwt_secret: None,
                 issuer: "energyapp-llm".into(),
-                access_ttl_minutes: 15,
+                access_ttl_secs: 900,
                 refresh_ttl_days: 30,
                 bcrypt_cost: 12,
                 cookie_secure: None,
+                login_max_failures: 5,
+                login_max_failures_per_ip: 20,
+                login_lockout_secs: 300,
             },
             logging: LoggingSection {
                 level: "info".into(),
@@ -273,8 +287,8 @@ impl Settings {
         if !(4..=31).contains(&self.auth.bcrypt_cost) {
             return bad("auth.bcrypt_cost", "must be between 4 and 31");
         }
-        if self.auth.access_ttl_minutes < 1 {
-            return bad("auth.access_ttl_minutes", "must be at least 1");
+        if self.auth.access_ttl_secs < 1 {
+            return bad("auth.access_ttl_secs", "must be at least 1");
         }
         if let Some(secret) = &self.auth.jwt_secret {
             if secret.len() < 32 {
@@ -284,6 +298,22 @@ impl Settings {
             return bad(
                 "auth.jwt_secret",
                 "is required when app.env is prod (set ENERGYAPP_AUTH__JWT_SECRET)",
+            );
+        }
+        if self.auth.login_max_failures == 0 || self.auth.login_max_failures_per_ip == 0 {
+            return bad("auth.login_max_failures", "must be at least 1");
+        }
+        if self.server.max_body_bytes < 1024 {
+            return bad("server.max_body_bytes", "must be at least 1024");
+        }
+        if let Some(origin) =
+            self.server.cors_origins.iter().find(|o| {
+                !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/')
+            })
+        {
+            return bad(
+                "server.cors_origins",
+                &format!("{origin:?} is not an origin like https://app.example.com"),
             );
         }
         if self.chat.max_message_chars == 0 {

@@ -20,7 +20,13 @@ impl IntoResponse for AppError {
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body =
             serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::TooManyRequests { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+        }
+        response
     }
 }
 
@@ -31,6 +37,9 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         options.set_status(
             StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         );
+        if let AppError::TooManyRequests { retry_after_secs } = err {
+            options.insert_header(axum::http::header::RETRY_AFTER, (*retry_after_secs).into());
+        }
     }
     result
 }

@@ -10,7 +10,11 @@ use tokio::{
 };
 
 use super::{
-    auth::{jwt::JwtKeys, secret},
+    auth::{
+        jwt::JwtKeys,
+        secret,
+        throttle::{Limits, LoginThrottle},
+    },
     bootstrap::{self, AdminBootstrap},
     config::{RunEnv, Settings},
     db::{Db, messages},
@@ -75,7 +79,7 @@ pub async fn build_state(
     let jwt = JwtKeys::new(
         &jwt_secret,
         &settings.auth.issuer,
-        settings.auth.access_ttl_minutes,
+        settings.auth.access_ttl_secs,
     );
     let ollama = OllamaClient::new(
         &settings.ollama.host,
@@ -93,12 +97,18 @@ pub async fn build_state(
             leptos::config::Env::PROD
         })
         .build();
+    let throttle = LoginThrottle::new(Limits {
+        per_account: settings.auth.login_max_failures,
+        per_ip: settings.auth.login_max_failures_per_ip,
+        lockout: Duration::from_secs(settings.auth.login_lockout_secs),
+    });
     Ok(AppState {
         leptos_options,
         settings: Arc::new(settings),
         db,
         ollama,
         jwt: Arc::new(jwt),
+        throttle: Arc::new(throttle),
         shutdown,
     })
 }

@@ -6,7 +6,12 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use tokio::sync::watch;
 
-use super::{auth::jwt::JwtKeys, config::Settings, db::Db, ollama::OllamaClient};
+use super::{
+    auth::{jwt::JwtKeys, throttle::LoginThrottle},
+    config::Settings,
+    db::Db,
+    ollama::OllamaClient,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,6 +20,7 @@ pub struct AppState {
     pub db: Db,
     pub ollama: OllamaClient,
     pub jwt: Arc<JwtKeys>,
+    pub throttle: Arc<LoginThrottle>,
     /// Becomes `true` when in-flight answers must stop (end of the shutdown grace period).
     pub shutdown: watch::Receiver<bool>,
 }

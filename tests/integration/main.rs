@@ -9,3 +9,5 @@ mod cli;
 mod faults;
 mod health;
 mod pages;
+mod perimeter;
+mod sessions;

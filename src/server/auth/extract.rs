@@ -46,14 +46,14 @@ impl AuthUser {
                 true,
             ),
         };
-        if from_cookie && !is_safe(method) && !same_site(headers) {
-            return Err(AppError::Forbidden);
+        if from_cookie {
+            require_same_site(method, headers)?;
         }
         let claims = state.jwt.verify(token)?;
         let user = users::find_by_id(&state.db, &claims.sub)
             .await?
             .ok_or(AppError::Unauthorized)?;
-        if !user.active {
+        if !user.active || claims.iat < user.sessions_valid_after {
             return Err(AppError::Unauthorized);
         }
         Ok(AuthUser {
@@ -72,6 +72,43 @@ impl FromRequestParts<AppState> for AuthUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         AuthUser::from_headers(state, &parts.method, &parts.headers).await
+    }
+}
+
+/// An authenticated, active admin (403 for anyone else who is signed in).
+#[derive(Clone, Debug)]
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        if user.role != Role::Admin {
+            return Err(AppError::Forbidden);
+        }
+        Ok(AdminUser(user))
+    }
+}
+
+/// The client's address: the TCP peer (reverse-proxy support comes with deployment).
+pub fn client_ip(parts: &Parts) -> std::net::IpAddr {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
+}
+
+/// Rejects a cookie-authenticated write that comes from another site.
+pub fn require_same_site(method: &Method, headers: &HeaderMap) -> Result<(), AppError> {
+    if is_safe(method) || same_site(headers) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
     }
 }
 

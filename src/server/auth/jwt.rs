@@ -26,12 +26,12 @@ pub struct JwtKeys {
 }
 
 impl JwtKeys {
-    pub fn new(secret: &str, issuer: &str, ttl_minutes: i64) -> Self {
+    pub fn new(secret: &str, issuer: &str, ttl_secs: i64) -> Self {
         JwtKeys {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             issuer: issuer.to_string(),
-            ttl_secs: ttl_minutes * 60,
+            ttl_secs,
         }
     }
 
@@ -61,7 +61,7 @@ impl JwtKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[AUDIENCE]);
-        validation.leeway = 5;
+        validation.leeway = 0; // we verify our own tokens: no clock skew to allow for
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
@@ -77,14 +77,14 @@ mod tests {
 
     #[test]
     fn round_trip_and_refusals() {
-        let keys = JwtKeys::new(SECRET, "energyapp-llm", 15);
+        let keys = JwtKeys::new(SECRET, "energyapp-llm", 900);
         let token = keys.issue("u1", Role::Admin).unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!((claims.sub.as_str(), claims.role), ("u1", Role::Admin));
 
-        let other = JwtKeys::new("another-secret-another-secret-xx", "energyapp-llm", 15);
+        let other = JwtKeys::new("another-secret-another-secret-xx", "energyapp-llm", 900);
         assert_eq!(other.verify(&token).unwrap_err(), AppError::Unauthorized);
-        let wrong_issuer = JwtKeys::new(SECRET, "someone-else", 15);
+        let wrong_issuer = JwtKeys::new(SECRET, "someone-else", 900);
         assert!(wrong_issuer.verify(&token).is_err());
 
         let expired = JwtKeys::new(SECRET, "energyapp-llm", -10);

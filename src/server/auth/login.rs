@@ -1,5 +1,7 @@
 //! Checking an email and password, the same way for the browser and for apps.
 
+use std::net::IpAddr;
+
 use super::password;
 use crate::{
     error::AppError,
@@ -10,23 +12,33 @@ use crate::{
 };
 
 /// Verifies credentials. Unknown emails and wrong passwords take the same time and give the
-/// same error; an inactive account is only revealed after a correct password.
+/// same error; an inactive account is only revealed after a correct password. Repeated
+/// failures per account and per client address are throttled.
 pub async fn check_credentials(
     state: &AppState,
     email: &str,
     password: &str,
+    ip: IpAddr,
 ) -> Result<UserRow, AppError> {
     let email = email.trim();
     if email.is_empty() || password.is_empty() || email.len() > 320 || password.len() > 1024 {
         return Err(AppError::InvalidCredentials);
     }
-    let Some(user) = users::find_by_email(&state.db, email).await? else {
-        password::verify_dummy(password, state.settings.auth.bcrypt_cost).await;
+    state.throttle.check(email, ip)?;
+    let user = users::find_by_email(&state.db, email).await?;
+    let verified = match &user {
+        Some(user) => password::verify(password, &user.password_hash).await,
+        None => {
+            password::verify_dummy(password, state.settings.auth.bcrypt_cost).await;
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| verified) else {
+        state.throttle.failed(email, ip);
+        tracing::info!(%ip, "failed login");
         return Err(AppError::InvalidCredentials);
     };
-    if !password::verify(password, &user.password_hash).await {
-        return Err(AppError::InvalidCredentials);
-    }
+    state.throttle.succeeded(email, ip);
     if !user.active {
         return Err(AppError::AccountDisabled);
     }

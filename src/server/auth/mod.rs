@@ -6,5 +6,7 @@ pub mod jwt;
 pub mod login;
 pub mod password;
 pub mod secret;
+pub mod sessions;
+pub mod throttle;
 
-pub use extract::AuthUser;
+pub use extract::{AdminUser, AuthUser, client_ip};

@@ -5,6 +5,7 @@
 
 pub mod conversations;
 pub mod messages;
+pub mod refresh_tokens;
 pub mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};

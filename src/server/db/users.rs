@@ -15,9 +15,12 @@ pub struct UserRow {
     pub active: bool,
     pub created_at: String,
     pub last_login_at: Option<String>,
+    /// Access tokens issued before this unix time are refused.
+    pub sessions_valid_after: i64,
 }
 
-const COLUMNS: &str = "id, email, password_hash, role, active, created_at, last_login_at";
+const COLUMNS: &str =
+    "id, email, password_hash, role, active, created_at, last_login_at, sessions_valid_after";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
     let role: String = row.try_get("role")?;
@@ -29,6 +32,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
         active: row.try_get::<i64, _>("active")? != 0,
         created_at: row.try_get("created_at")?,
         last_login_at: row.try_get("last_login_at")?,
+        sessions_valid_after: row.try_get("sessions_valid_after")?,
     })
 }
 
@@ -89,6 +93,35 @@ pub async fn set_password(db: &Db, id: &str, password_hash: &str) -> Result<bool
         .execute(&db.pool)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Ends every session of the account: refresh tokens and access tokens issued until now.
+pub async fn end_sessions(db: &Db, id: &str) -> Result<(), AppError> {
+    sqlx::query("update users set sessions_valid_after = $1 where id = $2")
+        .bind(chrono::Utc::now().timestamp())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    super::refresh_tokens::revoke_user(db, id).await
+}
+
+/// Changes an account's active flag and/or role.
+pub async fn update_access(
+    db: &Db,
+    id: &str,
+    active: Option<bool>,
+    role: Option<Role>,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "update users set active = coalesce($1, active), role = coalesce($2, role), updated_at = $3 where id = $4",
+    )
+    .bind(active.map(i64::from))
+    .bind(role.map(Role::as_str))
+    .bind(now())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
 }
 
 pub async fn touch_login(db: &Db, id: &str) -> Result<(), AppError> {

@@ -1,20 +1,27 @@
-//! `/api/v1/auth/*` and `/api/v1/me`.
+//! `/api/v1/auth/*` and `/api/v1/me`: tokens for apps (JSON), cookies for the browser.
 
 use axum::{
     Json, Router,
-    extract::State,
-    http::{StatusCode, header},
-    response::IntoResponse,
+    body::Bytes,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, Method, StatusCode, header},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
 
-use super::json::ApiJson;
+use super::json::{self, ApiJson};
 use crate::{
     error::AppError,
     model::UserView,
     server::{
-        auth::{AuthUser, cookies, login},
+        auth::{
+            AuthUser, cookies,
+            extract::require_same_site,
+            login, password,
+            sessions::{self, IssuedTokens},
+        },
+        db::users::{self, UserRow},
         state::AppState,
     },
 };
@@ -22,7 +29,9 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(login_handler))
+        .route("/auth/refresh", post(refresh_handler))
         .route("/auth/logout", post(logout_handler))
+        .route("/auth/password", post(change_password))
         .route("/auth/me", get(me))
         .route("/me", get(me))
 }
@@ -33,35 +42,134 @@ struct LoginBody {
     password: String,
 }
 
+#[derive(Deserialize, Default)]
+struct RefreshBody {
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
 #[derive(Serialize)]
 struct TokenResponse {
     access_token: String,
+    refresh_token: String,
     token_type: &'static str,
     expires_in: i64,
     user: UserView,
 }
 
-async fn login_handler(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<LoginBody>,
-) -> Result<Json<TokenResponse>, AppError> {
-    let user = login::check_credentials(&state, &body.email, &body.password).await?;
-    let access_token = state.jwt.issue(&user.id, user.role)?;
-    Ok(Json(TokenResponse {
-        access_token,
+fn token_response(user: &UserRow, tokens: IssuedTokens) -> TokenResponse {
+    TokenResponse {
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
         token_type: "Bearer",
-        expires_in: state.jwt.ttl_secs(),
+        expires_in: tokens.expires_in,
         user: UserView {
-            id: user.id,
-            email: user.email,
+            id: user.id.clone(),
+            email: user.email.clone(),
             role: user.role,
         },
-    }))
+    }
 }
 
-async fn logout_handler(State(state): State<AppState>) -> impl IntoResponse {
-    let clear = cookies::clear(cookies::ACCESS_COOKIE, state.settings.cookie_secure());
-    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)])
+/// JSON tokens, plus the session cookies when the browser is the caller.
+fn respond(state: &AppState, user: &UserRow, tokens: IssuedTokens, set_cookies: bool) -> Response {
+    let cookies = set_cookies.then(|| cookies::session(&tokens, state.settings.cookie_secure()));
+    let mut response = Json(token_response(user, tokens)).into_response();
+    for cookie in cookies.into_iter().flatten() {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+async fn login_handler(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response, AppError> {
+    let user = login::check_credentials(&state, &body.email, &body.password, peer.ip()).await?;
+    let tokens = sessions::issue(&state, &user, None).await?;
+    Ok(respond(&state, &user, tokens, false))
+}
+
+/// The refresh token from the body (apps) or the cookie (browser, same-site only).
+fn presented_refresh(
+    method: &Method,
+    headers: &HeaderMap,
+    body: Option<RefreshBody>,
+) -> Result<(String, bool), AppError> {
+    if let Some(token) = body.and_then(|b| b.refresh_token) {
+        return Ok((token, false));
+    }
+    let token = cookies::read(headers, cookies::REFRESH_COOKIE).ok_or(AppError::Unauthorized)?;
+    require_same_site(method, headers)?;
+    Ok((token.to_string(), true))
+}
+
+async fn refresh_handler(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let (token, from_cookie) = presented_refresh(&method, &headers, json::optional(&body)?)?;
+    match sessions::refresh(&state, &token).await {
+        Ok((user, tokens)) => Ok(respond(&state, &user, tokens, from_cookie)),
+        Err(err) if from_cookie => {
+            // The browser's session is over: drop its cookies so it stops trying.
+            let mut response = err.into_response();
+            for cookie in cookies::clear_session(state.settings.cookie_secure()) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            Ok(response)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+async fn logout_handler(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    if let Ok((token, _)) = presented_refresh(&method, &headers, json::optional(&body)?) {
+        sessions::revoke(&state, &token).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    for cookie in cookies::clear_session(state.settings.cookie_secure()) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// Changes the caller's password (the current one is required) and ends every other session.
+async fn change_password(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> Result<Response, AppError> {
+    let row = users::find_by_id(&state.db, &user.id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    if !password::verify(&body.current_password, &row.password_hash).await {
+        return Err(AppError::validation(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    password::check_rule(&body.new_password)?;
+    let hash = password::hash(&body.new_password, state.settings.auth.bcrypt_cost).await?;
+    users::set_password(&state.db, &user.id, &hash).await?;
+    users::end_sessions(&state.db, &user.id).await?;
+    let tokens = sessions::issue(&state, &row, None).await?;
+    let browser = !headers.contains_key(header::AUTHORIZATION);
+    Ok(respond(&state, &row, tokens, browser))
 }
 
 async fn me(user: AuthUser) -> Json<UserView> {

@@ -30,3 +30,16 @@ where
         }
     }
 }
+
+/// An optional JSON body: empty means `None`; anything else must parse.
+pub fn optional<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => AppError::validation("body", e.to_string()),
+            _ => AppError::BadRequest(e.to_string()),
+        })
+}

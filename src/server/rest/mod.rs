@@ -1,5 +1,6 @@
 //! The public REST API under `/api/v1`, for the company's apps (and the browser's stream).
 
+mod admin;
 mod auth;
 mod chat;
 mod conversations;
@@ -13,6 +14,7 @@ use crate::error::AppError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(admin::router())
         .merge(auth::router())
         .merge(chat::router())
         .merge(conversations::router())

@@ -1,47 +1,52 @@
 //! The HTTP service: routes, headers, listener and graceful shutdown.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+mod cors;
+mod security;
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    http::{HeaderValue, header},
+    http::{HeaderName, HeaderValue, header},
+    middleware,
     routing::get,
     serve::ListenerExt,
 };
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::{net::TcpListener, sync::watch};
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::{catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer};
 
 use super::{health, rest, state::AppState};
 use crate::app::{App, shell};
-
-/// Largest request body accepted.
-const BODY_LIMIT: usize = 256 * 1024;
 
 /// The whole application as one router.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let allowed = cors::AllowedOrigins(Arc::new(state.settings.server.cors_origins.clone()));
     Router::new()
         .route("/health", get(health::handler))
         .nest("/api/v1", rest::router())
-        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, routes, security::set_page_csp, move || {
+            shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
+        .layer(DefaultBodyLimit::max(state.settings.server.max_body_bytes))
+        .layer(middleware::from_fn_with_state(allowed, cors::cors))
+        .layer(header_default(
+            header::CONTENT_SECURITY_POLICY,
+            security::BASELINE_CSP,
         ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
+        .layer(header_default(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_default(header::REFERRER_POLICY, "same-origin"))
+        .layer(header_default(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(CatchPanicLayer::custom(security::panic_response))
         .with_state(state)
+}
+
+fn header_default(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 /// Binds the listener (TCP_NODELAY on every connection, so tokens leave at once).

@@ -1,0 +1,148 @@
+//! Slows down password guessing: too many failed logins for one account or from one client
+//! address lock further attempts for a while (429 with Retry-After). A success clears them.
+
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use crate::error::AppError;
+
+/// Limits (from `auth.*` settings).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub per_account: u32,
+    pub per_ip: u32,
+    pub lockout: Duration,
+}
+
+#[derive(Debug)]
+struct Entry {
+    failures: u32,
+    since: Instant,
+    locked_until: Option<Instant>,
+}
+
+/// Most keys remembered; beyond it, stale entries are dropped.
+const MAX_ENTRIES: usize = 100_000;
+
+pub struct LoginThrottle {
+    limits: Limits,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+fn account_key(email: &str) -> String {
+    format!("a:{}", email.trim().to_lowercase())
+}
+
+fn ip_key(ip: IpAddr) -> String {
+    format!("i:{ip}")
+}
+
+impl LoginThrottle {
+    pub fn new(limits: Limits) -> Self {
+        LoginThrottle {
+            limits,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Refuses while the account or the address is locked.
+    pub fn check(&self, email: &str, ip: IpAddr) -> Result<(), AppError> {
+        let now = Instant::now();
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let wait = [account_key(email), ip_key(ip)]
+            .iter()
+            .filter_map(|k| entries.get(k)?.locked_until)
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+            .max();
+        match wait {
+            Some(wait) => Err(AppError::TooManyRequests {
+                retry_after_secs: wait.as_secs().max(1),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn failed(&self, email: &str, ip: IpAddr) {
+        let now = Instant::now();
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() > MAX_ENTRIES {
+            let lockout = self.limits.lockout;
+            entries.retain(|_, e| now.duration_since(e.since) < lockout);
+        }
+        for (key, limit) in [
+            (account_key(email), self.limits.per_account),
+            (ip_key(ip), self.limits.per_ip),
+        ] {
+            let entry = entries.entry(key).or_insert(Entry {
+                failures: 0,
+                since: now,
+                locked_until: None,
+            });
+            if now.duration_since(entry.since) >= self.limits.lockout {
+                *entry = Entry {
+                    failures: 0,
+                    since: now,
+                    locked_until: None,
+                };
+            }
+            entry.failures += 1;
+            if entry.failures >= limit {
+                entry.locked_until = Some(now + self.limits.lockout);
+            }
+        }
+    }
+
+    pub fn succeeded(&self, email: &str, ip: IpAddr) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(&account_key(email));
+        entries.remove(&ip_key(ip));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn throttle() -> LoginThrottle {
+        LoginThrottle::new(Limits {
+            per_account: 3,
+            per_ip: 5,
+            lockout: Duration::from_secs(60),
+        })
+    }
+
+    #[test]
+    fn locks_an_account_after_its_limit() {
+        let t = throttle();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        for _ in 0..3 {
+            assert!(t.check("a@x", ip).is_ok());
+            t.failed("A@x ", ip);
+        }
+        match t.check("a@x", ip) {
+            Err(AppError::TooManyRequests { retry_after_secs }) => {
+                assert!((59..=60).contains(&retry_after_secs))
+            }
+            other => panic!("{other:?}"),
+        }
+        // Another account from another address is unaffected.
+        assert!(t.check("b@x", "10.0.0.2".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn locks_an_address_trying_many_accounts_and_success_clears() {
+        let t = throttle();
+        let ip: IpAddr = "10.0.0.9".parse().unwrap();
+        for i in 0..5 {
+            t.failed(&format!("u{i}@x"), ip);
+        }
+        assert!(t.check("new@x", ip).is_err());
+        t.succeeded("new@x", ip);
+        assert!(t.check("new@x", ip).is_ok());
+    }
+}
