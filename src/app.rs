@@ -9,7 +9,9 @@ use leptos_router::{
 
 use crate::{
     i18n::t,
-    pages::{chat::ChatLayout, conversation::ConversationPane, login::LoginPage},
+    pages::{
+        account::AccountPage, chat::ChatLayout, conversation::ConversationPane, login::LoginPage,
+    },
 };
 
 /// The document around the app (server-rendered).
@@ -45,6 +47,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=ChatLayout>
                     <Route path=path!("") view=ConversationPane />
                     <Route path=path!("c/:id") view=ConversationPane />
+                    <Route path=path!("account") view=AccountPage />
                 </ParentRoute>
             </Routes>
         </Router>

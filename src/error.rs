@@ -25,6 +25,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("the request body is too large")]
     PayloadTooLarge,
+    #[error("this method is not allowed on this route")]
+    MethodNotAllowed,
     #[error("too many attempts: try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("{field}: {message}")]
@@ -59,6 +61,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::BadRequest(_) => "bad_request",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::MethodNotAllowed => "method_not_allowed",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Validation { .. } => "validation_failed",
             AppError::Conflict(_) => "conflict",
@@ -77,6 +80,7 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::BadRequest(_) => 400,
             AppError::PayloadTooLarge => 413,
+            AppError::MethodNotAllowed => 405,
             AppError::TooManyRequests { .. } => 429,
             AppError::Validation { .. } | AppError::UnknownModel(_) => 422,
             AppError::Conflict(_) => 409,

@@ -25,6 +25,13 @@ pub struct Strings {
     pub loading: &'static str,
     pub not_found: &'static str,
     pub session_expired: &'static str,
+    pub account: &'static str,
+    pub change_password: &'static str,
+    pub current_password: &'static str,
+    pub new_password: &'static str,
+    pub password_rule: &'static str,
+    pub password_changed: &'static str,
+    pub save: &'static str,
 }
 
 pub const ES: Strings = Strings {
@@ -51,9 +58,61 @@ pub const ES: Strings = Strings {
     loading: "Cargando…",
     not_found: "Página no encontrada.",
     session_expired: "Tu sesión ha terminado. Vuelve a iniciar sesión.",
+    account: "Mi cuenta",
+    change_password: "Cambiar contraseña",
+    current_password: "Contraseña actual",
+    new_password: "Nueva contraseña",
+    password_rule: "Al menos 10 caracteres. Cambiarla cierra tus otras sesiones.",
+    password_changed: "Contraseña cambiada. Tus otras sesiones se han cerrado.",
+    save: "Guardar",
 };
 
 /// The strings of the current language.
 pub fn t() -> &'static Strings {
     &ES
+}
+
+/// A person-friendly message for an error, in the UI's language.
+pub fn error_message(err: &crate::error::AppError) -> String {
+    use crate::error::AppError as E;
+    match err {
+        E::Unauthorized => t().session_expired.into(),
+        E::InvalidCredentials => "Correo o contraseña incorrectos.".into(),
+        E::AccountDisabled => "Esta cuenta está desactivada. Habla con un administrador.".into(),
+        E::Forbidden => "No tienes permiso para hacer esto.".into(),
+        E::NotFound(_) => "No se ha encontrado.".into(),
+        E::Validation { field, .. } if field == "current_password" => {
+            "La contraseña actual no es correcta.".into()
+        }
+        E::Validation { field, .. } if field == "password" => {
+            "La contraseña debe tener entre 10 caracteres y 72 bytes.".into()
+        }
+        E::Validation { message, .. } => format!("Revisa los datos: {message}."),
+        E::TooManyRequests { retry_after_secs } => {
+            format!("Demasiados intentos. Vuelve a intentarlo en {retry_after_secs} s.")
+        }
+        E::PayloadTooLarge => "El texto es demasiado largo.".into(),
+        E::Conflict(_) => "No es posible en el estado actual.".into(),
+        E::UnknownModel(_) => "Ese modelo no está instalado.".into(),
+        E::OllamaUnavailable(_) => t().ollama_down.into(),
+        E::BadRequest(_) | E::MethodNotAllowed | E::Internal | E::Transport(_) => {
+            "Algo ha fallado. Inténtalo de nuevo.".into()
+        }
+    }
+}
+
+/// A person-friendly message for a failed answer, from its error code.
+pub fn answer_error(code: &str) -> &'static str {
+    match code {
+        "client_disconnected" | "server_shutdown" => "La respuesta se interrumpió.",
+        "ollama_timeout" => "El modelo dejó de responder.",
+        "unknown_model" => "Ese modelo no está instalado.",
+        "ollama_unavailable" | "ollama_unreachable" => t().ollama_down,
+        "validation_failed" => "Revisa el mensaje: no puede estar vacío ni ser demasiado largo.",
+        "payload_too_large" => "El mensaje es demasiado largo.",
+        "conflict" => "Esta conversación está cerrada.",
+        "not_found" => "Esta conversación no existe.",
+        "connection_lost" => "Se perdió la conexión con el servidor.",
+        _ => "El modelo falló al responder.",
+    }
 }

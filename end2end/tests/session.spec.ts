@@ -55,3 +55,41 @@ test('a deactivated person is sent to /login on their next action', async ({ pag
     await request.patch(`/api/v1/admin/users/${target.id}`, { headers, data: { active: true } });
   }
 });
+
+test('a person changes their own password, then signs in with it', async ({ page, request }) => {
+  const newPassword = 'a-brand-new-password-2';
+  await login(page, USER_EMAIL, USER_PASSWORD);
+  await page.getByTestId('user-email').click();
+  await expect(page).toHaveURL(atPath('/account'));
+  try {
+    await page.getByTestId('password-current').fill('not-my-password');
+    await page.getByTestId('password-new').fill(newPassword);
+    await page.getByTestId('password-submit').click();
+    await expect(page.getByTestId('password-result')).toContainText('La contraseña actual no es correcta');
+
+    await page.getByTestId('password-current').fill(USER_PASSWORD);
+    await page.getByTestId('password-new').fill(newPassword);
+    await page.getByTestId('password-submit').click();
+    await expect(page.getByTestId('password-result')).toContainText('Contraseña cambiada');
+
+    // This session carries on; the old password no longer works.
+    await page.getByTestId('new-chat').click();
+    await expect(page).toHaveURL(atPath('/'));
+    const old = await request.post('/api/v1/auth/login', { data: { email: USER_EMAIL, password: USER_PASSWORD } });
+    expect(old.status()).toBe(401);
+
+    await page.getByTestId('logout').click();
+    await expect(page).toHaveURL(atPath('/login'));
+    await login(page, USER_EMAIL, newPassword);
+  } finally {
+    // Put the shared test account back as it was.
+    const auth = await request.post('/api/v1/auth/login', { data: { email: USER_EMAIL, password: newPassword } });
+    if (auth.ok()) {
+      const token = (await auth.json()).access_token as string;
+      await request.post('/api/v1/auth/password', {
+        headers: { authorization: `Bearer ${token}` },
+        data: { current_password: newPassword, new_password: USER_PASSWORD },
+      });
+    }
+  }
+});

@@ -50,6 +50,34 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
+/// Changes the signed-in person's password; their other sessions end, this one continues.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    use crate::server::{
+        auth::{account, cookies},
+        state::AppState,
+        with_status,
+    };
+    with_status(
+        async {
+            let state = AppState::from_context()?;
+            let user = request_user().await?;
+            let (_, tokens) =
+                account::change_password(&state, &user.id, &current_password, &new_password)
+                    .await?;
+            let response = expect_context::<leptos_axum::ResponseOptions>();
+            for cookie in cookies::session(&tokens, state.settings.cookie_secure()) {
+                response.append_header(http::header::SET_COOKIE, cookie);
+            }
+            Ok(())
+        }
+        .await,
+    )
+}
+
 /// Who is signed in, as a page load sees it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum SessionState {

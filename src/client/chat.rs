@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 
 use crate::{
     components::chat_state::ChatState,
+    i18n,
     model::{ChatRequest, MessageStatus},
     sse_parser::SseParser,
     stream_events::StreamEvent,
@@ -22,7 +23,7 @@ struct ErrorBody {
 
 #[derive(Deserialize)]
 struct ErrorDetail {
-    message: String,
+    code: String,
 }
 
 pub async fn stream_answer(
@@ -51,10 +52,10 @@ async fn run(
         gloo_net::http::Request::post("/api/v1/chat")
             .header("Accept", "text/event-stream")
             .json(&body)
-            .map_err(|e| e.to_string())?
+            .map_err(|_| i18n::answer_error("connection_lost").to_string())?
             .send()
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|_| i18n::answer_error("connection_lost").to_string())
     };
     let mut response = post().await?;
     if response.status() == 401 {
@@ -65,17 +66,17 @@ async fn run(
         response = post().await?;
     }
     if !response.ok() {
-        let message = match response.json::<ErrorBody>().await {
-            Ok(body) => body.error.message,
-            Err(_) => format!("HTTP {}", response.status()),
+        let code = match response.json::<ErrorBody>().await {
+            Ok(body) => body.error.code,
+            Err(_) => String::new(),
         };
-        return Err(message);
+        return Err(i18n::answer_error(&code).to_string());
     }
     let body = response.body().ok_or("empty response")?;
     let mut chunks = wasm_streams::ReadableStream::from_raw(body.unchecked_into()).into_stream();
     let mut parser = SseParser::new();
     while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|_| "the connection was lost".to_string())?;
+        let chunk = chunk.map_err(|_| i18n::answer_error("connection_lost").to_string())?;
         let bytes = js_sys::Uint8Array::new(&chunk).to_vec();
         for frame in parser.push(&bytes) {
             match StreamEvent::parse(&frame.event, &frame.data) {
@@ -84,7 +85,7 @@ async fn run(
                         return Ok(());
                     }
                 }
-                Some(Err(e)) => return Err(e.to_string()),
+                Some(Err(_)) => return Err(i18n::answer_error("protocol").to_string()),
                 None => {}
             }
         }
@@ -92,7 +93,7 @@ async fn run(
     fail(
         chat,
         MessageStatus::Interrupted,
-        "the connection was lost".into(),
+        i18n::answer_error("connection_lost").into(),
     );
     Ok(())
 }
@@ -140,7 +141,7 @@ fn apply(chat: ChatState, event: StreamEvent, on_new: &Rc<dyn Fn(String)>) -> bo
                 "client_disconnected" | "server_shutdown" => MessageStatus::Interrupted,
                 _ => MessageStatus::Failed,
             };
-            fail(chat, status, error.message);
+            fail(chat, status, i18n::answer_error(&error.code).into());
             true
         }
     }

@@ -57,7 +57,9 @@ fn SignedIn(user: UserView) -> impl IntoView {
                 </div>
                 <ConversationList />
                 <div class="account">
-                    <span class="user-email" data-testid="user-email" title=user.role.as_str()>{user.email.clone()}</span>
+                    <A href="/account" attr:class="user-email" attr:data-testid="user-email" attr:title=t().account>
+                        {user.email.clone()}
+                    </A>
                     <ActionForm action=logout>
                         <button type="submit" class="link" data-testid="logout">{t().sign_out}</button>
                     </ActionForm>

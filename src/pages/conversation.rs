@@ -56,7 +56,7 @@ pub fn ConversationPane() -> impl IntoView {
                         match detail.await {
                             Ok(messages) => stored_messages(messages, live_ids.get(), live_here.get()).into_any(),
                             Err(AppError::NotFound(_)) => view! { <p class="muted">{t().not_found}</p> }.into_any(),
-                            Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <p class="form-error">{crate::i18n::error_message(&e)}</p> }.into_any(),
                         }
                     })}
                 </Transition>

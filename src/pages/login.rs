@@ -8,7 +8,7 @@ use crate::{api::auth::Login, i18n::t};
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let error = move || {
-        login.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" data-testid="login-error" role="alert">{e.to_string()}</p> })
+        login.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" data-testid="login-error" role="alert">{crate::i18n::error_message(&e)}</p> })
     };
     view! {
         <main class="login-page">

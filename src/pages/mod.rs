@@ -1,5 +1,6 @@
 //! Route components.
 
+pub mod account;
 pub mod chat;
 pub mod conversation;
 pub mod login;

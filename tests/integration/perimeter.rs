@@ -225,3 +225,49 @@ async fn conversations_are_renamed_and_closed_only_by_their_owner(app: &TestApp)
 }
 
 on_both_backends!(conversations_are_renamed_and_closed_only_by_their_owner);
+
+#[tokio::test]
+async fn server_functions_refuse_cross_site_calls_and_wrong_methods_are_405() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let form = [
+        ("email", crate::common::ADMIN_EMAIL),
+        ("password", crate::common::ADMIN_PASSWORD),
+    ];
+    let cross = app
+        .http
+        .post(app.url("/api/login"))
+        .header("origin", "https://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(cross, 403).await, "forbidden");
+    assert!(
+        app.http
+            .post(app.url("/api/logout"))
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 403
+    );
+    let same = app
+        .http
+        .post(app.url("/api/login"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        same.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("ea_access="))
+    );
+
+    let res = app.http.get(app.url("/api/v1/chat")).send().await.unwrap();
+    assert_eq!(error_code(res, 405).await, "method_not_allowed");
+    app.stop().await;
+}

@@ -34,8 +34,9 @@ pub async fn check_credentials(
         }
     };
     let Some(user) = user.filter(|_| verified) else {
-        state.throttle.failed(email, ip);
+        let hold_back = state.throttle.failed(email, ip);
         tracing::info!(%ip, "failed login");
+        tokio::time::sleep(hold_back).await;
         return Err(AppError::InvalidCredentials);
     };
     state.throttle.succeeded(email, ip);

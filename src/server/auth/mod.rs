@@ -1,5 +1,6 @@
 //! Authentication: passwords, tokens, and the one place credentials are read.
 
+pub mod account;
 pub mod cookies;
 pub mod extract;
 pub mod jwt;

@@ -67,7 +67,8 @@ impl LoginThrottle {
         }
     }
 
-    pub fn failed(&self, email: &str, ip: IpAddr) {
+    /// Records a failure; returns how long to hold the answer back (it grows with repeats).
+    pub fn failed(&self, email: &str, ip: IpAddr) -> Duration {
         let now = Instant::now();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() > MAX_ENTRIES {
@@ -95,6 +96,8 @@ impl LoginThrottle {
                 entry.locked_until = Some(now + self.limits.lockout);
             }
         }
+        let failures = entries.get(&account_key(email)).map_or(0, |e| e.failures);
+        Duration::from_millis((250 * u64::from(failures.saturating_sub(1))).min(2_000))
     }
 
     pub fn succeeded(&self, email: &str, ip: IpAddr) {

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(state.settings.server.max_body_bytes))
+        .layer(middleware::from_fn(security::server_fns_same_site))
         .layer(middleware::from_fn_with_state(allowed, cors::cors))
         .layer(header_default(
             header::CONTENT_SECURITY_POLICY,

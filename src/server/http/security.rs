@@ -3,7 +3,9 @@
 use std::any::Any;
 
 use axum::{
+    extract::Request,
     http::{HeaderValue, header},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
 use leptos::prelude::use_context;
@@ -32,6 +34,20 @@ pub fn set_page_csp() {
     {
         options.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
+}
+
+/// Server functions (the UI's calls, under `/api/` but not `/api/v1/`) authenticate by cookie,
+/// so a call from another site is refused before it runs (no CSRF, login and logout included).
+pub async fn server_fns_same_site(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let server_fn = path.starts_with("/api/") && !path.starts_with("/api/v1/");
+    if server_fn
+        && let Err(err) =
+            crate::server::auth::extract::require_same_site(request.method(), request.headers())
+    {
+        return err.into_response();
+    }
+    next.run(request).await
 }
 
 /// A handler that panicked answers 500 with the JSON error shape; the process carries on.

@@ -16,12 +16,12 @@ use crate::{
     model::UserView,
     server::{
         auth::{
-            AuthUser, cookies,
+            AuthUser, account, cookies,
             extract::require_same_site,
-            login, password,
+            login,
             sessions::{self, IssuedTokens},
         },
-        db::users::{self, UserRow},
+        db::users::UserRow,
         state::AppState,
     },
 };
@@ -154,20 +154,9 @@ async fn change_password(
     headers: HeaderMap,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> Result<Response, AppError> {
-    let row = users::find_by_id(&state.db, &user.id)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    if !password::verify(&body.current_password, &row.password_hash).await {
-        return Err(AppError::validation(
-            "current_password",
-            "is not your current password",
-        ));
-    }
-    password::check_rule(&body.new_password)?;
-    let hash = password::hash(&body.new_password, state.settings.auth.bcrypt_cost).await?;
-    users::set_password(&state.db, &user.id, &hash).await?;
-    users::end_sessions(&state.db, &user.id).await?;
-    let tokens = sessions::issue(&state, &row, None).await?;
+    let (row, tokens) =
+        account::change_password(&state, &user.id, &body.current_password, &body.new_password)
+            .await?;
     let browser = !headers.contains_key(header::AUTHORIZATION);
     Ok(respond(&state, &row, tokens, browser))
 }

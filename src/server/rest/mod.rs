@@ -20,4 +20,5 @@ pub fn router() -> Router<AppState> {
         .merge(conversations::router())
         .merge(models::router())
         .fallback(|| async { AppError::NotFound("route".into()) })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
 }
