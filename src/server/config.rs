@@ -407,6 +407,18 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_settings_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_FILE);
+        let s = Settings::figment(&path)
+            .extract::<Settings>()
+            .unwrap()
+            .validated()
+            .unwrap();
+        assert_eq!(s.ollama.model, "qwen2.5:3b-instruct");
+        assert_eq!(s.auth.access_ttl_secs, 900);
+    }
+
+    #[test]
     fn only_known_sections_are_read_from_the_environment() {
         let key = |k: &str| is_setting(figment::value::UncasedStr::new(k));
         assert!(key("OLLAMA__MODEL") && key("server__bind") && key("BOOTSTRAP_ADMIN_EMAIL"));

@@ -20,6 +20,27 @@ async fn health_reports_database_and_ollama(app: &TestApp) {
 on_both_backends!(health_reports_database_and_ollama);
 
 #[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let mut conn = app.state.db.pool.acquire().await.unwrap();
+    let mode: String = sqlx::query_scalar("pragma journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let fk: i64 = sqlx::query_scalar("pragma foreign_keys")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let busy: i64 = sqlx::query_scalar("pragma busy_timeout")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!((mode.as_str(), fk, busy), ("wal", 1, 5000));
+    drop(conn);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn unreachable_ollama_is_reported_not_fatal() {
     // Port 9 (discard) on loopback: nothing listens there.
     let app = TestApp::start_with(Backend::Sqlite, |s| {
@@ -45,8 +66,25 @@ async fn unreachable_ollama_is_reported_not_fatal() {
             .contains("not reachable")
     );
 
-    // A chat turn then fails cleanly with 503 and the JSON error shape.
+    // The chat page says so.
     let token = app.admin_token().await;
+    let page = app
+        .http
+        .get(app.url("/"))
+        .header("accept", "text/html")
+        .header("cookie", format!("ea_access={token}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-testid=\"ollama-banner\""),
+        "the UI shows the Ollama banner"
+    );
+
+    // A chat turn then fails cleanly with 503 and the JSON error shape.
     let res = app
         .post_json(
             "/api/v1/chat",
