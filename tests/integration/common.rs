@@ -159,6 +159,28 @@ impl TestApp {
             .unwrap()
     }
 
+    pub async fn patch_json(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in the way the browser's login form does; returns the response (cookies, redirect).
+    pub async fn browser_login(&self) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/login"))
+            .header("accept", "text/html")
+            .header("origin", &self.base)
+            .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await.unwrap();

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, read_events};
+use crate::common::{ADMIN_EMAIL, Backend, TestApp, read_events};
 
 fn html(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
     app.http.get(app.url(path)).header("accept", "text/html")
@@ -10,15 +10,7 @@ fn html(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
 
 /// Logs in the way the login form does and returns the session cookie.
 async fn browser_login(app: &TestApp) -> String {
-    let res = app
-        .http
-        .post(app.url("/api/login"))
-        .header("accept", "text/html")
-        .header("origin", &app.base)
-        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let res = app.browser_login().await;
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "/");
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();

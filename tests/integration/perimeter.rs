@@ -169,22 +169,12 @@ async fn conversations_are_renamed_and_closed_only_by_their_owner(app: &TestApp)
     let path = format!("/api/v1/conversations/{}", meta.conversation_id);
 
     let res = app
-        .http
-        .patch(app.url(&path))
-        .bearer_auth(&bob)
-        .json(&json!({ "title": "robada" }))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(&path, &bob, json!({ "title": "robada" }))
+        .await;
     assert_eq!(error_code(res, 404).await, "not_found");
     let res = app
-        .http
-        .patch(app.url(&path))
-        .bearer_auth(&bob)
-        .json(&json!({ "status": "closed" }))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(&path, &bob, json!({ "status": "closed" }))
+        .await;
     assert_eq!(res.status(), 404);
     let detail: Value = app.get(&path, &alice).await.json().await.unwrap();
     assert_eq!(
@@ -196,13 +186,8 @@ async fn conversations_are_renamed_and_closed_only_by_their_owner(app: &TestApp)
     );
 
     let res = app
-        .http
-        .patch(app.url(&path))
-        .bearer_auth(&alice)
-        .json(&json!({ "title": "  Renombrada  " }))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(&path, &alice, json!({ "title": "  Renombrada  " }))
+        .await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["conversation"]["title"], "Renombrada");
@@ -212,14 +197,7 @@ async fn conversations_are_renamed_and_closed_only_by_their_owner(app: &TestApp)
         json!({ "title": "a\nb" }),
         json!({ "owner": "bob" }),
     ] {
-        let res = app
-            .http
-            .patch(app.url(&path))
-            .bearer_auth(&alice)
-            .json(&bad)
-            .send()
-            .await
-            .unwrap();
+        let res = app.patch_json(&path, &alice, bad.clone()).await;
         assert_eq!(res.status(), 422, "{bad}");
     }
 }

@@ -178,13 +178,8 @@ async fn roles_are_checked_on_every_request(app: &TestApp) {
     let user = app.user_token("ursula@test.local").await;
     for res in [
         app.get("/api/v1/admin/users", &user).await,
-        app.http
-            .patch(app.url("/api/v1/admin/users/x"))
-            .bearer_auth(&user)
-            .json(&json!({ "active": false }))
-            .send()
-            .await
-            .unwrap(),
+        app.patch_json("/api/v1/admin/users/x", &user, json!({ "active": false }))
+            .await,
     ] {
         assert_eq!(error_code(res, 403).await, "forbidden");
     }
@@ -210,56 +205,51 @@ async fn roles_are_checked_on_every_request(app: &TestApp) {
 
     // The last admin cannot be demoted, and nobody demotes themself.
     let res = app
-        .http
-        .patch(app.url(&format!("/api/v1/admin/users/{admin_id}")))
-        .bearer_auth(&admin)
-        .json(&json!({ "role": "user" }))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(
+            &format!("/api/v1/admin/users/{admin_id}"),
+            &admin,
+            json!({ "role": "user" }),
+        )
+        .await;
     assert_eq!(error_code(res, 409).await, "conflict");
 
     // Promote Ursula: her existing token works on admin routes at once; demote: refused at once.
     let promote = app
-        .http
-        .patch(app.url(&format!("/api/v1/admin/users/{ursula_id}")))
-        .bearer_auth(&admin)
-        .json(&json!({ "role": "admin" }))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(
+            &format!("/api/v1/admin/users/{ursula_id}"),
+            &admin,
+            json!({ "role": "admin" }),
+        )
+        .await;
     assert_eq!(promote.status(), 200);
     assert_eq!(app.get("/api/v1/admin/users", &user).await.status(), 200);
     let demote = app
-        .http
-        .patch(app.url(&format!("/api/v1/admin/users/{ursula_id}")))
-        .bearer_auth(&admin)
-        .json(&json!({ "role": "user" }))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(
+            &format!("/api/v1/admin/users/{ursula_id}"),
+            &admin,
+            json!({ "role": "user" }),
+        )
+        .await;
     assert_eq!(demote.status(), 200);
     assert_eq!(app.get("/api/v1/admin/users", &user).await.status(), 403);
 
     // Deactivation ends every token at once.
     let off = app
-        .http
-        .patch(app.url(&format!("/api/v1/admin/users/{ursula_id}")))
-        .bearer_auth(&admin)
-        .json(&json!({ "active": false }))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(
+            &format!("/api/v1/admin/users/{ursula_id}"),
+            &admin,
+            json!({ "active": false }),
+        )
+        .await;
     assert_eq!(off.status(), 200);
     assert_eq!(app.get("/api/v1/me", &user).await.status(), 401);
     let bad = app
-        .http
-        .patch(app.url(&format!("/api/v1/admin/users/{ursula_id}")))
-        .bearer_auth(&admin)
-        .json(&json!({ "role": "boss" }))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(
+            &format!("/api/v1/admin/users/{ursula_id}"),
+            &admin,
+            json!({ "role": "boss" }),
+        )
+        .await;
     assert_eq!(bad.status(), 422);
 }
 
@@ -336,15 +326,7 @@ async fn repeated_failures_are_throttled_with_retry_after() {
 #[tokio::test]
 async fn the_browser_session_refreshes_through_its_cookie() {
     let app = TestApp::start(Backend::Sqlite).await.unwrap();
-    let res = app
-        .http
-        .post(app.url("/api/login"))
-        .header("accept", "text/html")
-        .header("origin", &app.base)
-        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let res = app.browser_login().await;
     let cookies: Vec<String> = res
         .headers()
         .get_all("set-cookie")
