@@ -28,3 +28,17 @@ pub fn send(
     #[cfg(not(feature = "hydrate"))]
     let _ = on_new_conversation;
 }
+
+/// Asks the server to stop the answer being streamed (it ends `stopped`, its text kept).
+pub fn stop(chat: ChatState) {
+    use leptos::prelude::WithUntracked;
+    let conversation_id = chat
+        .live
+        .with_untracked(|l| l.as_ref().and_then(|t| t.conversation_id.clone()));
+    #[cfg(feature = "hydrate")]
+    if let Some(id) = conversation_id {
+        leptos::task::spawn_local(crate::client::chat::stop(id));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = conversation_id;
+}

@@ -172,3 +172,26 @@ test('logging out ends the session', async ({ page }) => {
   await expect(page).toHaveURL(atPath('/login'));
   await expect(page.getByTestId('user-email')).toHaveCount(0);
 });
+
+test('Stop during a slow answer keeps the partial text and marks it stopped', async ({ page }) => {
+  await login(page);
+  await page.getByTestId('composer-input').fill(`cuéntame mucho [sim tokens=300 delay_ms=50] #${Date.now()}`);
+  await page.getByTestId('composer-send').click();
+  await expect(page).toHaveURL(atConversation, { timeout: 15_000 });
+  const answer = messagesOf(page, 'assistant').last();
+  await expect(answer).toHaveAttribute('data-status', 'streaming');
+  await expect(answer.getByTestId('message-content')).not.toHaveText('', { timeout: 15_000 });
+
+  await page.getByTestId('composer-stop').click();
+  await expect(answer).toHaveAttribute('data-status', 'stopped', { timeout: 15_000 });
+  const kept = (await answer.getByTestId('message-content').innerText()).trim();
+  expect(kept.length).toBeGreaterThan(0);
+  await expect(page.getByTestId('composer-send')).toBeVisible();
+
+  // Stored as it was shown.
+  await page.reload();
+  await waitForHydration(page);
+  const stored = messagesOf(page, 'assistant').last();
+  await expect(stored).toHaveAttribute('data-status', 'stopped');
+  expect((await stored.getByTestId('message-content').innerText()).trim()).toBe(kept);
+});

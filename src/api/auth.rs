@@ -9,25 +9,19 @@ use crate::{error::AppError, model::UserView};
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
     use crate::server::{
         auth::{client_ip, cookies, login, sessions},
-        state::AppState,
-        with_status,
+        server_fn_context::ServerFnContext,
     };
-    with_status(
-        async {
-            let state = AppState::from_context()?;
-            let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
-            let user =
-                login::check_credentials(&state, &email, &password, client_ip(&parts)).await?;
-            let tokens = sessions::issue(&state, &user, None).await?;
-            let response = expect_context::<leptos_axum::ResponseOptions>();
-            for cookie in cookies::session(&tokens, state.settings.cookie_secure()) {
-                response.append_header(http::header::SET_COOKIE, cookie);
-            }
-            leptos_axum::redirect("/");
-            Ok(())
-        }
-        .await,
-    )
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let user =
+            login::check_credentials(&cx.state, &email, &password, client_ip(&cx.parts)).await?;
+        let tokens = sessions::issue(&cx.state, &user, None).await?;
+        cx.set_cookies(cookies::session(&tokens, cx.state.settings.cookie_secure()));
+        cx.redirect("/");
+        Ok(())
+    }
+    .await;
+    cx.finish(result)
 }
 
 /// Ends the session (its refresh token is revoked), clears the cookies, goes to the login page.
@@ -35,18 +29,14 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
 pub async fn logout() -> Result<(), AppError> {
     use crate::server::{
         auth::{cookies, sessions},
-        state::AppState,
+        server_fn_context::ServerFnContext,
     };
-    let state = AppState::from_context()?;
-    let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
-    if let Some(token) = cookies::read(&parts.headers, cookies::REFRESH_COOKIE) {
-        sessions::revoke(&state, token).await?;
+    let cx = ServerFnContext::get()?;
+    if let Some(token) = cookies::read(&cx.parts.headers, cookies::REFRESH_COOKIE) {
+        sessions::revoke(&cx.state, token).await?;
     }
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    for cookie in cookies::clear_session(state.settings.cookie_secure()) {
-        response.append_header(http::header::SET_COOKIE, cookie);
-    }
-    leptos_axum::redirect("/login");
+    cx.set_cookies(cookies::clear_session(cx.state.settings.cookie_secure()));
+    cx.redirect("/login");
     Ok(())
 }
 
@@ -58,24 +48,18 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     use crate::server::{
         auth::{account, cookies},
-        state::AppState,
-        with_status,
+        server_fn_context::ServerFnContext,
     };
-    with_status(
-        async {
-            let state = AppState::from_context()?;
-            let user = request_user().await?;
-            let (_, tokens) =
-                account::change_password(&state, &user.id, &current_password, &new_password)
-                    .await?;
-            let response = expect_context::<leptos_axum::ResponseOptions>();
-            for cookie in cookies::session(&tokens, state.settings.cookie_secure()) {
-                response.append_header(http::header::SET_COOKIE, cookie);
-            }
-            Ok(())
-        }
-        .await,
-    )
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let user = cx.user().await?;
+        let (_, tokens) =
+            account::change_password(&cx.state, &user.id, &current_password, &new_password).await?;
+        cx.set_cookies(cookies::session(&tokens, cx.state.settings.cookie_secure()));
+        Ok(())
+    }
+    .await;
+    cx.finish(result)
 }
 
 /// Who is signed in, as a page load sees it.
@@ -89,27 +73,16 @@ pub enum SessionState {
 
 #[server(endpoint = "current_user")]
 pub async fn current_user() -> Result<SessionState, AppError> {
-    use crate::server::auth::{AuthUser, cookies};
-    match request_user().await {
-        Ok(user) => Ok(SessionState::SignedIn(AuthUser::view(&user))),
-        Err(AppError::Unauthorized) => {
-            let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
-            Ok(
-                match cookies::read(&parts.headers, cookies::SESSION_HINT_COOKIE) {
-                    Some(_) => SessionState::Expired,
-                    None => SessionState::SignedOut,
-                },
-            )
-        }
+    use crate::server::{auth::cookies, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    match cx.user().await {
+        Ok(user) => Ok(SessionState::SignedIn(user.view())),
+        Err(AppError::Unauthorized) => Ok(
+            match cookies::read(&cx.parts.headers, cookies::SESSION_HINT_COOKIE) {
+                Some(_) => SessionState::Expired,
+                None => SessionState::SignedOut,
+            },
+        ),
         Err(e) => Err(e),
     }
-}
-
-/// Authenticates the request a server function is handling.
-#[cfg(feature = "ssr")]
-pub async fn request_user() -> Result<crate::server::auth::AuthUser, AppError> {
-    use crate::server::{auth::AuthUser, state::AppState};
-    let state = AppState::from_context()?;
-    let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
-    AuthUser::from_headers(&state, &parts.method, &parts.headers).await
 }

@@ -9,24 +9,17 @@ use crate::{
 
 #[server(endpoint = "list_conversations")]
 pub async fn list_conversations() -> Result<Vec<ConversationSummary>, AppError> {
-    use crate::server::{conversations_service, state::AppState, with_status};
-    with_status(
-        async {
-            let user = super::auth::request_user().await?;
-            conversations_service::list(&AppState::from_context()?, &user).await
-        }
-        .await,
-    )
+    use crate::server::{conversations_service, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async { conversations_service::list(&cx.state, &cx.user().await?).await }.await;
+    cx.finish(result)
 }
 
 #[server(endpoint = "get_conversation")]
 pub async fn get_conversation(id: String) -> Result<ConversationDetail, AppError> {
-    use crate::server::{conversations_service, state::AppState, with_status};
-    with_status(
-        async {
-            let user = super::auth::request_user().await?;
-            conversations_service::detail(&AppState::from_context()?, &user, &id).await
-        }
-        .await,
-    )
+    use crate::server::{conversations_service, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result =
+        async { conversations_service::detail(&cx.state, &cx.user().await?, &id).await }.await;
+    cx.finish(result)
 }

@@ -155,3 +155,15 @@ fn fail(chat: ChatState, status: MessageStatus, message: String) {
         }
     });
 }
+
+/// `POST /api/v1/conversations/{id}/stop`; the stream then ends with a `done` (stopped) event.
+pub async fn stop(conversation_id: String) {
+    let url = format!("/api/v1/conversations/{conversation_id}/stop");
+    let mut response = gloo_net::http::Request::post(&url).send().await;
+    if matches!(&response, Ok(r) if r.status() == 401) && super::session::refresh().await {
+        response = gloo_net::http::Request::post(&url).send().await;
+    }
+    if let Err(err) = response {
+        leptos::logging::warn!("stop failed: {err}");
+    }
+}

@@ -51,9 +51,14 @@ pub fn Composer(#[prop(into)] conversation_id: Signal<Option<String>>) -> impl I
                     }
                 }
             ></textarea>
-            <button type="submit" class="primary" data-testid="composer-send" disabled=move || chat.is_streaming()>
-                {move || if chat.is_streaming() { t().sending } else { t().send }}
-            </button>
+            <Show
+                when=move || chat.is_streaming()
+                fallback=|| view! { <button type="submit" class="primary" data-testid="composer-send">{t().send}</button> }
+            >
+                <button type="button" class="stop" data-testid="composer-stop" on:click=move |_| chat_stream::stop(chat)>
+                    {t().stop}
+                </button>
+            </Show>
         </form>
     }
 }

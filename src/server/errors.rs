@@ -29,17 +29,3 @@ impl IntoResponse for AppError {
         response
     }
 }
-
-/// Sets the HTTP status of a server-function response to match its error.
-pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    let options = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
-    if let (Err(err), Some(options)) = (&result, options) {
-        options.set_status(
-            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        );
-        if let AppError::TooManyRequests { retry_after_secs } = err {
-            options.insert_header(axum::http::header::RETRY_AFTER, (*retry_after_secs).into());
-        }
-    }
-    result
-}

@@ -14,7 +14,6 @@ pub mod logging;
 pub mod ollama;
 pub mod ollama_sim;
 pub mod rest;
+pub mod server_fn_context;
 pub mod startup;
 pub mod state;
-
-pub use errors::with_status;

@@ -109,6 +109,7 @@ pub async fn build_state(
         ollama,
         jwt: Arc::new(jwt),
         throttle: Arc::new(throttle),
+        generations: Default::default(),
         shutdown,
     })
 }

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use super::{
     auth::{jwt::JwtKeys, throttle::LoginThrottle},
+    chat::registry::Generations,
     config::Settings,
     db::Db,
     ollama::OllamaClient,
@@ -21,6 +22,8 @@ pub struct AppState {
     pub ollama: OllamaClient,
     pub jwt: Arc<JwtKeys>,
     pub throttle: Arc<LoginThrottle>,
+    /// Answers being generated now (one per conversation, stoppable).
+    pub generations: Generations,
     /// Becomes `true` when in-flight answers must stop (end of the shutdown grace period).
     pub shutdown: watch::Receiver<bool>,
 }

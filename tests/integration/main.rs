@@ -11,3 +11,4 @@ mod health;
 mod pages;
 mod perimeter;
 mod sessions;
+mod stop;

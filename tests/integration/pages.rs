@@ -70,6 +70,21 @@ async fn the_chat_page_renders_the_persons_history() {
         "raw HTML from a message never reaches the page"
     );
 
+    // Every render resolves its data from the request's context: no render may carry an
+    // internal error into the page (the browser would then fail to hydrate it).
+    for _ in 0..30 {
+        let again = html(&app, &format!("/c/{}", meta.conversation_id))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        let again = again.text().await.unwrap();
+        assert!(
+            again.contains("¿hola?") && !again.contains("Internal"),
+            "a render failed"
+        );
+    }
+
     let home = html(&app, "/")
         .header("cookie", &cookie)
         .send()

@@ -37,12 +37,31 @@ async fn refresh_rotates_and_reuse_revokes_the_family(app: &TestApp) {
     assert_ne!(r1, r2);
     assert_eq!(app.get("/api/v1/me", a2).await.status(), 200);
 
-    // r1 again: theft detected, the whole family (r2 included) is revoked.
+    // r1 again at once: the same browser racing itself (two tabs) is let through.
+    let raced = refresh(app, &r1).await;
+    assert_eq!(raced.status(), 200);
+
+    // r1 again later (its first use is now older than the grace period): theft detected,
+    // the whole session (r2 and the raced pair included) is revoked.
+    let raced: Value = raced.json().await.unwrap();
+    let long_ago = "2000-01-01T00:00:00.000000Z";
+    sqlx::query("update refresh_tokens set used_at = $1 where token_hash = $2")
+        .bind(long_ago)
+        .bind(energyapp_llm::server::auth::sessions::hash_token(&r1))
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
     assert_eq!(
         error_code(refresh(app, &r1).await, 401).await,
         "unauthorized"
     );
     assert_eq!(refresh(app, &r2).await.status(), 401);
+    assert_eq!(
+        refresh(app, raced["refresh_token"].as_str().unwrap())
+            .await
+            .status(),
+        401
+    );
     // Other sessions are untouched.
     let (_, other) = login_pair(app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(refresh(app, &other).await.status(), 200);
@@ -370,7 +389,13 @@ async fn the_browser_session_refreshes_through_its_cookie() {
             .iter()
             .any(|c| c.starts_with("ea_access=") && !c.starts_with("ea_access=;"))
     );
-    // The old refresh cookie is now spent: using it again ends the session and clears the cookies.
+    // The old refresh cookie is now spent: once past the grace period, using it again ends the
+    // session and clears the cookies.
+    sqlx::query("update refresh_tokens set used_at = $1 where used_at is not null")
+        .bind("2000-01-01T00:00:00.000000Z")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
     let reuse = app
         .http
         .post(app.url("/api/v1/auth/refresh"))

@@ -19,6 +19,10 @@ use crate::{
     },
 };
 
+/// How long after its first use a refresh token may be presented again without being taken
+/// for a stolen one (concurrent refreshes from one browser).
+pub const REUSE_GRACE: Duration = Duration::seconds(10);
+
 /// What a login or refresh hands out.
 #[derive(Clone, Debug)]
 pub struct IssuedTokens {
@@ -82,12 +86,24 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<(UserRow, IssuedTo
     let row = refresh_tokens::find_by_hash(&state.db, &hash_token(token))
         .await?
         .ok_or(AppError::Unauthorized)?;
-    if row.used || row.revoked || !refresh_tokens::mark_used(&state.db, &row.id).await? {
-        if row.used {
-            tracing::warn!(user = %row.user_id, family = %row.family_id, "refresh token reused: revoking its family");
-        }
-        refresh_tokens::revoke_family(&state.db, &row.family_id).await?;
+    if row.revoked {
         return Err(AppError::Unauthorized);
+    }
+    let first_use = refresh_tokens::mark_used(&state.db, &row.id).await?;
+    if !first_use {
+        // Used before. Moments ago, it is the same browser racing itself (two tabs, two
+        // calls): let it through. Later, it was stolen or replayed: end the whole session.
+        let grace_start =
+            (Utc::now() - REUSE_GRACE).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let racing = row
+            .used_at
+            .as_deref()
+            .is_none_or(|used| used >= grace_start.as_str());
+        if !racing {
+            tracing::warn!(user = %row.user_id, family = %row.family_id, "refresh token reused: revoking its session");
+            refresh_tokens::revoke_family(&state.db, &row.family_id).await?;
+            return Err(AppError::Unauthorized);
+        }
     }
     if row.expires_at < crate::server::db::now() {
         return Err(AppError::Unauthorized);

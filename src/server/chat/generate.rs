@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use super::registry::Slot;
+
 use crate::{
     model::MessageStatus,
     server::{
@@ -19,6 +21,7 @@ use crate::{
 /// How a generation ended.
 enum Ending {
     Complete(ChatChunk),
+    Stopped,
     ClientGone,
     ShuttingDown,
     Failed(OllamaError),
@@ -27,6 +30,7 @@ enum Ending {
 pub async fn run(
     state: AppState,
     mut upstream: ChatStream,
+    mut slot: Slot,
     meta: MetaEvent,
     tx: mpsc::Sender<StreamEvent>,
 ) {
@@ -40,6 +44,7 @@ pub async fn run(
         let next = tokio::select! {
             next = upstream.next() => next,
             _ = tx.closed() => break Ending::ClientGone,
+            _ = slot.stop.wait_for(|stop| *stop) => break Ending::Stopped,
             _ = shutdown.wait_for(|abort| *abort) => break Ending::ShuttingDown,
         };
         let chunk = match next {
@@ -90,6 +95,16 @@ pub async fn run(
             };
             (MessageStatus::Complete, json, Some(StreamEvent::Done(done)))
         }
+        Ending::Stopped => {
+            let json = serde_json::json!({ "model": meta.model, "stopped_by": "user" });
+            let done = DoneEvent {
+                message_id: id.clone(),
+                status: MessageStatus::Stopped,
+                done_reason: None,
+                usage: Usage::default(),
+            };
+            (MessageStatus::Stopped, json, Some(StreamEvent::Done(done)))
+        }
         Ending::ClientGone | Ending::ShuttingDown => {
             let reason = if matches!(ending, Ending::ClientGone) {
                 "client_disconnected"
@@ -123,6 +138,7 @@ pub async fn run(
         tracing::error!(error = %err, message = %id, "could not store the answer");
     }
     let _ = crate::server::db::conversations::touch(&state.db, &meta.conversation_id).await;
+    drop(slot); // the conversation can take its next question
     if let Some(event) = event {
         let _ = tx.send(event).await;
     }

@@ -2,6 +2,7 @@
 
 mod generate;
 mod history;
+pub mod registry;
 pub mod sse;
 mod turn;
 

@@ -77,6 +77,7 @@ pub async fn start_turn(
         .map(str::to_string)
         .unwrap_or_else(|| conversation.summary.model.clone());
     let conversation_id = conversation.summary.id.clone();
+    let slot = state.generations.claim(&conversation_id)?;
 
     let mut past = messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?;
     let user_message_id = messages::insert(
@@ -132,6 +133,12 @@ pub async fn start_turn(
     };
     let (tx, events) = mpsc::channel(EVENT_BUFFER);
     let _ = tx.try_send(StreamEvent::Meta(meta.clone()));
-    tokio::spawn(generate::run(state.clone(), upstream, meta.clone(), tx));
+    tokio::spawn(generate::run(
+        state.clone(),
+        upstream,
+        slot,
+        meta.clone(),
+        tx,
+    ));
     Ok(Turn { meta, events })
 }

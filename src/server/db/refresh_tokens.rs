@@ -12,7 +12,7 @@ pub struct RefreshRow {
     pub user_id: String,
     pub family_id: String,
     pub expires_at: String,
-    pub used: bool,
+    pub used_at: Option<String>,
     pub revoked: bool,
 }
 
@@ -51,14 +51,16 @@ pub async fn find_by_hash(db: &Db, token_hash: &str) -> Result<Option<RefreshRow
         user_id: row.try_get("user_id")?,
         family_id: row.try_get("family_id")?,
         expires_at: row.try_get("expires_at")?,
-        used: row.try_get::<Option<String>, _>("used_at")?.is_some(),
+        used_at: row.try_get("used_at")?,
         revoked: row.try_get::<Option<String>, _>("revoked_at")?.is_some(),
     }))
 }
 
 /// Marks a token used; `false` if it already was (a concurrent or repeated use).
 pub async fn mark_used(db: &Db, id: &str) -> Result<bool, AppError> {
-    let done = sqlx::query("update refresh_tokens set used_at = $1 where id = $2 and used_at is null and revoked_at is null")
+    let done = sqlx::query(
+        "update refresh_tokens set used_at = $1 where id = $2 and used_at is null and revoked_at is null",
+    )
         .bind(now())
         .bind(id)
         .execute(&db.pool)

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/chat", post(chat_handler))
         .route("/conversations/{id}/messages", post(post_message))
+        .route("/conversations/{id}/stop", post(stop))
 }
 
 async fn chat_handler(
@@ -54,4 +55,24 @@ async fn post_message(
     };
     let turn = chat::start_turn(&state, &user, request).await?;
     Ok(chat::sse::respond(turn, &headers))
+}
+
+#[derive(serde::Serialize)]
+struct StopResult {
+    /// Whether an answer was in flight (it ends `stopped`, its text so far kept).
+    stopped: bool,
+}
+
+/// Stops the answer being generated in the caller's conversation, if any.
+async fn stop(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<axum::Json<StopResult>, AppError> {
+    crate::server::db::conversations::get(&state.db, &user.id, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("conversation".into()))?;
+    Ok(axum::Json(StopResult {
+        stopped: state.generations.stop(&id),
+    }))
 }
