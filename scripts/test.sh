@@ -22,17 +22,20 @@ step "build: server + site bundle (cargo leptos build)"
 cargo leptos build
 
 step "unit tests"
-cargo test --features ssr --lib
+timeout 10m cargo test --features ssr --lib
 
 step "integration tests (real server, simulator, SQLite + PostgreSQL)"
 if [ -z "${ENERGYAPP_TEST_POSTGRES_URL:-}" ]; then
   printf '\033[33mNOTE: ENERGYAPP_TEST_POSTGRES_URL is not set: the PostgreSQL integration tests are SKIPPED.\n'
   printf '      e.g. ENERGYAPP_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres\033[0m\n'
 fi
-cargo test --features ssr --test integration
+# One test at a time: each test starts its own server in this process, and Leptos keeps some
+# rendering state process-wide; servers starting while another one renders a page were seen
+# to stall that render. (One server serving many requests at once is not affected.)
+timeout 20m cargo test --features ssr --test integration -- --test-threads=1
 
 step "end-to-end tests (Playwright + Chromium)"
-(cd end2end && npx playwright test)
+(cd end2end && timeout 15m npx playwright test)
 
 if [ -z "${ENERGYAPP_TEST_POSTGRES_URL:-}" ]; then
   printf '\n\033[33mAll tests passed, but the PostgreSQL integration tests were SKIPPED (no ENERGYAPP_TEST_POSTGRES_URL).\033[0m\n'

@@ -8,13 +8,18 @@ use crate::{error::AppError, model::UserView};
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
     use crate::server::{
-        auth::{client_ip, cookies, login, sessions},
+        auth::{cookies, extract::client_ip, login, sessions},
         server_fn_context::ServerFnContext,
     };
     let cx = ServerFnContext::get()?;
     let result = async {
-        let user =
-            login::check_credentials(&cx.state, &email, &password, client_ip(&cx.parts)).await?;
+        let user = login::check_credentials(
+            &cx.state,
+            &email,
+            &password,
+            client_ip(&cx.state, &cx.parts),
+        )
+        .await?;
         let tokens = sessions::issue(&cx.state, &user, None).await?;
         cx.set_cookies(cookies::session(&tokens, cx.state.settings.cookie_secure()));
         cx.redirect("/");

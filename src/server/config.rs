@@ -56,6 +56,8 @@ pub struct ServerSection {
     pub max_body_bytes: usize,
     /// Origins allowed to call the API from a browser (CORS). None by default.
     pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (client addresses for throttling).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -139,6 +141,7 @@ impl Default for Settings {
                 shutdown_grace_secs: 10,
                 max_body_bytes: 256 * 1024,
                 cors_origins: Vec::new(),
+                trusted_proxies: vec![[127, 0, 0, 1].into(), std::net::Ipv6Addr::LOCALHOST.into()],
             },
             database: DatabaseSection {
                 url: "sqlite://data/energyapp.db".into(),

@@ -270,6 +270,13 @@ async fn drop_postgres_database(base: &str, name: &str) {
     pool.close().await;
 }
 
+/// Fails a scenario that runs for more than two minutes (a hang must fail, not stall CI).
+pub async fn within_time_limit(scenario: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(std::time::Duration::from_secs(120), scenario)
+        .await
+        .expect("the scenario did not finish within 120 s");
+}
+
 /// Runs each scenario `async fn name(app: &TestApp)` on SQLite and on PostgreSQL.
 #[macro_export]
 macro_rules! on_both_backends {
@@ -279,7 +286,7 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let app = $crate::common::TestApp::start($crate::common::Backend::Sqlite).await.unwrap();
-                    super::$name(&app).await;
+                    $crate::common::within_time_limit(super::$name(&app)).await;
                     app.stop().await;
                 }
             )*
@@ -289,7 +296,7 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let Some(app) = $crate::common::TestApp::start($crate::common::Backend::Postgres).await else { return };
-                    super::$name(&app).await;
+                    $crate::common::within_time_limit(super::$name(&app)).await;
                     app.stop().await;
                 }
             )*

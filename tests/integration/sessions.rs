@@ -414,3 +414,51 @@ async fn the_browser_session_refreshes_through_its_cookie() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn throttling_behind_a_trusted_proxy_counts_each_client_address() {
+    let app = TestApp::start_with(Backend::Sqlite, |s| {
+        s.auth.login_max_failures_per_ip = 2;
+        s.auth.login_max_failures = 100;
+    })
+    .await
+    .unwrap();
+    let login_from = |client: &'static str, email: &'static str| {
+        app.http
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", client)
+            .json(&json!({ "email": email, "password": "wrong-password-1" }))
+            .send()
+    };
+    // The test client connects from 127.0.0.1, a trusted proxy by default.
+    assert_eq!(
+        login_from("203.0.113.7", "a@test.local")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        login_from("203.0.113.7", "b@test.local")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        login_from("203.0.113.7", "c@test.local")
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    // Another client behind the same proxy is not affected.
+    assert_eq!(
+        login_from("203.0.113.8", "c@test.local")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    app.stop().await;
+}

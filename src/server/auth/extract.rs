@@ -94,13 +94,13 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// The client's address: the TCP peer (reverse-proxy support comes with deployment).
-pub fn client_ip(parts: &Parts) -> std::net::IpAddr {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
+/// The client's address (see `client_ip`), trusting the configured proxies.
+pub fn client_ip(state: &AppState, parts: &Parts) -> std::net::IpAddr {
+    super::client_ip::resolve(
+        super::client_ip::peer(parts),
+        &parts.headers,
+        &state.settings.server.trusted_proxies,
+    )
 }
 
 /// Rejects a cookie-authenticated write that comes from another site.

@@ -1,6 +1,7 @@
 //! Authentication: passwords, tokens, and the one place credentials are read.
 
 pub mod account;
+pub mod client_ip;
 pub mod cookies;
 pub mod extract;
 pub mod jwt;
@@ -10,4 +11,4 @@ pub mod secret;
 pub mod sessions;
 pub mod throttle;
 
-pub use extract::{AdminUser, AuthUser, client_ip};
+pub use extract::{AdminUser, AuthUser};

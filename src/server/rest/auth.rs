@@ -16,7 +16,7 @@ use crate::{
     model::UserView,
     server::{
         auth::{
-            AuthUser, account, cookies,
+            AuthUser, account, client_ip, cookies,
             extract::require_same_site,
             login,
             sessions::{self, IssuedTokens},
@@ -89,9 +89,11 @@ fn respond(state: &AppState, user: &UserRow, tokens: IssuedTokens, set_cookies: 
 async fn login_handler(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, AppError> {
-    let user = login::check_credentials(&state, &body.email, &body.password, peer.ip()).await?;
+    let ip = client_ip::resolve(peer.ip(), &headers, &state.settings.server.trusted_proxies);
+    let user = login::check_credentials(&state, &body.email, &body.password, ip).await?;
     let tokens = sessions::issue(&state, &user, None).await?;
     Ok(respond(&state, &user, tokens, false))
 }
