@@ -44,15 +44,7 @@ async fn a_new_chat_streams_and_is_stored(app: &TestApp) {
     assert_eq!(meta.model, "qwen2.5:3b-instruct");
 
     // Stored byte for byte, with the usage in the message's metadata.
-    let detail: Value = app
-        .get(
-            &format!("/api/v1/conversations/{}", meta.conversation_id),
-            &token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = app.conversation(&meta.conversation_id, &token).await;
     assert_eq!(detail["conversation"]["title"], question);
     let messages = detail["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 2);
@@ -113,15 +105,7 @@ async fn follow_up_messages_extend_the_conversation(app: &TestApp) {
     )
     .await;
     complete_turn(&third);
-    let detail: Value = app
-        .get(
-            &format!("/api/v1/conversations/{}", meta.conversation_id),
-            &token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = app.conversation(&meta.conversation_id, &token).await;
     let contents: Vec<&str> = detail["messages"]
         .as_array()
         .unwrap()

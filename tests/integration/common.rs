@@ -159,6 +159,26 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET /api/v1/conversations/{id}` as JSON.
+    pub async fn conversation(&self, id: &str, token: &str) -> Value {
+        self.get(&format!("/api/v1/conversations/{id}"), token)
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits (up to 2 s) until the simulator has seen `n` generations cancelled; returns the count.
+    pub async fn wait_for_cancelled(&self, n: u64) -> u64 {
+        for _ in 0..100 {
+            if self.sim.stats().cancelled >= n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.sim.stats().cancelled
+    }
+
     pub async fn patch_json(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
         self.http
             .patch(self.url(path))

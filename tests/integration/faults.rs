@@ -35,15 +35,7 @@ async fn expect_failure(app: &TestApp, message: &str, code: &str, kept_tokens: u
     let partial = streamed_text(&events);
     assert_eq!(partial, reply_tokens(message, 12)[..kept_tokens].concat());
 
-    let detail: Value = app
-        .get(
-            &format!("/api/v1/conversations/{}", meta.conversation_id),
-            &token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = app.conversation(&meta.conversation_id, &token).await;
     let answer = &detail["messages"][1];
     assert_eq!(answer["status"], "failed");
     assert_eq!(
@@ -163,15 +155,7 @@ async fn client_disconnect_cancels_ollama_and_keeps_partial(app: &TestApp) {
 
     let mut answer = Value::Null;
     for _ in 0..100 {
-        let detail: Value = app
-            .get(
-                &format!("/api/v1/conversations/{}", meta.conversation_id),
-                &token,
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
+        let detail: Value = app.conversation(&meta.conversation_id, &token).await;
         answer = detail["messages"][1].clone();
         if answer["status"] != "streaming" {
             break;
@@ -186,14 +170,7 @@ async fn client_disconnect_cancels_ollama_and_keeps_partial(app: &TestApp) {
         "partial kept: {kept:?}"
     );
     // The simulator saw its client go away: generation stopped upstream.
-    let mut cancelled = 0;
-    for _ in 0..100 {
-        cancelled = app.sim.stats().cancelled;
-        if cancelled > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let cancelled = app.wait_for_cancelled(1).await;
     assert_eq!(cancelled, 1);
     assert_eq!(app.sim.stats().in_flight, 0);
 }

@@ -108,8 +108,8 @@ async fn pages_carry_a_strict_csp_with_the_boot_script_nonce() {
     // Inline scripts without the nonce would be blocked: every <script> in the page carries it.
     let scripts = html.matches("<script").count();
     let with_nonce = html
-        .split("<script")
-        .skip(1)
+        .match_indices("<script")
+        .map(|(at, _)| &html[at..])
         .filter(|s| {
             s.split('>')
                 .next()

@@ -1,7 +1,5 @@
 //! Stop, and one answer at a time per conversation.
 
-use std::time::Duration;
-
 use energyapp_llm::{
     sse_parser::SseParser,
     stream_events::{MetaEvent, StreamEvent},
@@ -86,15 +84,7 @@ async fn stop_keeps_the_partial_and_cancels_ollama(app: &TestApp) {
         panic!("ends with done: {last:?}")
     };
     assert_eq!(done.status.as_str(), "stopped");
-    let detail: Value = app
-        .get(
-            &format!("/api/v1/conversations/{}", meta.conversation_id),
-            &token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = app.conversation(&meta.conversation_id, &token).await;
     let answer = &detail["messages"][1];
     assert_eq!(answer["status"], "stopped");
     assert_eq!(
@@ -104,14 +94,7 @@ async fn stop_keeps_the_partial_and_cancels_ollama(app: &TestApp) {
     );
     assert!(text.len() >= 5);
 
-    let mut cancelled = 0;
-    for _ in 0..100 {
-        cancelled = app.sim.stats().cancelled;
-        if cancelled == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let cancelled = app.wait_for_cancelled(1).await;
     assert_eq!(cancelled, 1, "Ollama's generation was cancelled");
     let again: Value = app
         .post_json(&stop_path, &token, json!({}))
@@ -158,15 +141,7 @@ async fn one_answer_at_a_time_per_conversation(app: &TestApp) {
     assert_eq!(res.status(), 200);
     let events = crate::common::read_events(res).await;
     assert!(matches!(events.last(), Some(StreamEvent::Done(_))));
-    let detail: Value = app
-        .get(
-            &format!("/api/v1/conversations/{}", meta.conversation_id),
-            &token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = app.conversation(&meta.conversation_id, &token).await;
     let roles: Vec<&str> = detail["messages"]
         .as_array()
         .unwrap()
