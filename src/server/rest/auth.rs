@@ -4,7 +4,7 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{ConnectInfo, State},
-    http::{HeaderMap, Method, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -79,8 +79,17 @@ fn token_response(user: &UserRow, tokens: IssuedTokens) -> TokenResponse {
 /// JSON tokens, plus the session cookies when the browser is the caller.
 fn respond(state: &AppState, user: &UserRow, tokens: IssuedTokens, set_cookies: bool) -> Response {
     let cookies = set_cookies.then(|| cookies::session(&tokens, state.settings.cookie_secure()));
-    let mut response = Json(token_response(user, tokens)).into_response();
-    for cookie in cookies.into_iter().flatten() {
+    with_cookies(
+        Json(token_response(user, tokens)).into_response(),
+        cookies.into_iter().flatten(),
+    )
+}
+
+fn with_cookies(
+    mut response: Response,
+    cookies: impl IntoIterator<Item = HeaderValue>,
+) -> Response {
+    for cookie in cookies {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -123,11 +132,8 @@ async fn refresh_handler(
         Ok((user, tokens)) => Ok(respond(&state, &user, tokens, from_cookie)),
         Err(err) if from_cookie => {
             // The browser's session is over: drop its cookies so it stops trying.
-            let mut response = err.into_response();
-            for cookie in cookies::clear_session(state.settings.cookie_secure()) {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            Ok(response)
+            let clear = cookies::clear_session(state.settings.cookie_secure());
+            Ok(with_cookies(err.into_response(), clear))
         }
         Err(err) => Err(err),
     }
@@ -142,11 +148,8 @@ async fn logout_handler(
     if let Ok((token, _)) = presented_refresh(&method, &headers, json::optional(&body)?) {
         sessions::revoke(&state, &token).await?;
     }
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    for cookie in cookies::clear_session(state.settings.cookie_secure()) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+    let clear = cookies::clear_session(state.settings.cookie_secure());
+    Ok(with_cookies(StatusCode::NO_CONTENT.into_response(), clear))
 }
 
 /// Changes the caller's password (the current one is required) and ends every other session.
