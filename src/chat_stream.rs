@@ -29,6 +29,20 @@ pub fn send(
     let _ = on_new_conversation;
 }
 
+/// Shows an answer still being generated (found when a conversation opens) and follows it to
+/// its end: the text so far first, then the rest live.
+pub fn resume(chat: ChatState, turn: LiveTurn) {
+    use leptos::prelude::Set;
+    let conversation_id = turn.conversation_id.clone();
+    chat.live.set(Some(turn));
+    #[cfg(feature = "hydrate")]
+    if let Some(id) = conversation_id {
+        leptos::task::spawn_local(crate::client::chat::attach(chat, id));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = conversation_id;
+}
+
 /// Asks the server to stop the answer being streamed (it ends `stopped`, its text kept).
 pub fn stop(chat: ChatState) {
     use leptos::prelude::WithUntracked;

@@ -33,10 +33,15 @@ pub enum AppError {
     Validation { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
-    UnknownModel(String),
+    #[error("model \"{model}\" is not installed; available: {}", available.join(", "))]
+    UnknownModel {
+        model: String,
+        available: Vec<String>,
+    },
     #[error("the language model is unavailable: {0}")]
     OllamaUnavailable(String),
+    #[error("the server is busy: try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("internal server error")]
     Internal,
     #[error("request failed: {0}")]
@@ -65,7 +70,8 @@ impl AppError {
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Validation { .. } => "validation_failed",
             AppError::Conflict(_) => "conflict",
-            AppError::UnknownModel(_) => "unknown_model",
+            AppError::UnknownModel { .. } => "unknown_model",
+            AppError::Busy { .. } => "server_busy",
             AppError::OllamaUnavailable(_) => "ollama_unavailable",
             AppError::Internal => "internal",
             AppError::Transport(_) => "transport",
@@ -82,9 +88,9 @@ impl AppError {
             AppError::PayloadTooLarge => 413,
             AppError::MethodNotAllowed => 405,
             AppError::TooManyRequests { .. } => 429,
-            AppError::Validation { .. } | AppError::UnknownModel(_) => 422,
+            AppError::Validation { .. } | AppError::UnknownModel { .. } => 422,
             AppError::Conflict(_) => 409,
-            AppError::OllamaUnavailable(_) => 503,
+            AppError::OllamaUnavailable(_) | AppError::Busy { .. } => 503,
             AppError::Internal => 500,
             AppError::Transport(_) => 400,
         }

@@ -19,6 +19,8 @@ pub struct Strings {
     pub you: &'static str,
     pub assistant: &'static str,
     pub generating: &'static str,
+    /// Followed by the position in line.
+    pub queued: &'static str,
     pub status_failed: &'static str,
     pub status_stopped: &'static str,
     pub status_interrupted: &'static str,
@@ -50,6 +52,7 @@ pub const ES: Strings = Strings {
     stop: "Detener",
     sending: "Generando…",
     empty_chat: "¿En qué puedo ayudarte hoy?",
+    queued: "En cola, posición",
     you: "Tú",
     assistant: "Asistente",
     generating: "generando…",
@@ -95,8 +98,11 @@ pub fn error_message(err: &crate::error::AppError) -> String {
         }
         E::PayloadTooLarge => "El texto es demasiado largo.".into(),
         E::Conflict(_) => "No es posible en el estado actual.".into(),
-        E::UnknownModel(_) => "Ese modelo no está instalado.".into(),
+        E::UnknownModel { .. } => "Ese modelo no está instalado.".into(),
         E::OllamaUnavailable(_) => t().ollama_down.into(),
+        E::Busy { retry_after_secs } => {
+            format!("Hay mucha demanda ahora mismo. Vuelve a intentarlo en {retry_after_secs} s.")
+        }
         E::BadRequest(_) | E::MethodNotAllowed | E::Internal | E::Transport(_) => {
             "Algo ha fallado. Inténtalo de nuevo.".into()
         }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A person's role.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -28,6 +29,7 @@ impl Role {
 }
 
 /// The signed-in person, as the UI sees them.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserView {
     pub id: String,
@@ -36,6 +38,7 @@ pub struct UserView {
 }
 
 /// Where a chat message stands in its life.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
@@ -70,6 +73,7 @@ impl MessageStatus {
 }
 
 /// Who wrote a message.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageRole {
@@ -98,17 +102,24 @@ impl MessageRole {
 }
 
 /// A conversation as listed in the sidebar and the API.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConversationSummary {
     pub id: String,
+    /// Empty until the first message names it.
     pub title: String,
+    /// `open` or `closed` (read-only).
     pub status: String,
     pub model: String,
+    /// `None`: the server's default system prompt.
+    pub system_prompt: Option<String>,
     pub created_at: String,
+    /// Last activity.
     pub updated_at: String,
 }
 
 /// One stored chat message.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MessageView {
     pub id: String,
@@ -116,16 +127,25 @@ pub struct MessageView {
     pub content: String,
     pub status: MessageStatus,
     pub created_at: String,
+    /// How the answer was made or ended: model, token counts and durations, error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub meta: Option<serde_json::Value>,
 }
 
 /// A conversation with its messages, oldest first.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConversationDetail {
     pub conversation: ConversationSummary,
+    /// The latest messages.
     pub messages: Vec<MessageView>,
+    /// Whether older messages exist (`GET .../messages?before=<first id>`).
+    pub has_more: bool,
 }
 
 /// What `/health` reports.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HealthReport {
     pub status: String,
@@ -134,6 +154,7 @@ pub struct HealthReport {
     pub ollama: OllamaHealth,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OllamaHealth {
     pub reachable: bool,
@@ -143,6 +164,7 @@ pub struct OllamaHealth {
 }
 
 /// Body of `POST /api/v1/chat`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChatRequest {
     pub conversation_id: Option<String>,
@@ -151,6 +173,7 @@ pub struct ChatRequest {
 }
 
 /// Body of `POST /api/v1/conversations/{id}/messages`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PostMessage {
     pub content: String,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::MessageStatus;
 
 /// Event `meta`: sent first, once the turn is accepted.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetaEvent {
     pub conversation_id: String,
@@ -15,13 +16,22 @@ pub struct MetaEvent {
     pub model: String,
 }
 
+/// Event `queued`: the answer waits for a free slot of the model; 1 is next in line.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueuedEvent {
+    pub position: usize,
+}
+
 /// Event `token`: a fragment of the answer, in order.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TokenEvent {
     pub content: String,
 }
 
 /// Token counts and durations reported by Ollama for one answer.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
     pub prompt_tokens: u64,
@@ -33,6 +43,7 @@ pub struct Usage {
 }
 
 /// Event `done`: the answer ended and is stored.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DoneEvent {
     pub message_id: String,
@@ -42,6 +53,7 @@ pub struct DoneEvent {
 }
 
 /// Event `error`: the answer failed; what was produced so far is stored.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorEvent {
     pub code: String,
@@ -53,6 +65,7 @@ pub struct ErrorEvent {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StreamEvent {
     Meta(MetaEvent),
+    Queued(QueuedEvent),
     Token(TokenEvent),
     Done(DoneEvent),
     Error(ErrorEvent),
@@ -63,6 +76,7 @@ impl StreamEvent {
     pub fn name(&self) -> &'static str {
         match self {
             StreamEvent::Meta(_) => "meta",
+            StreamEvent::Queued(_) => "queued",
             StreamEvent::Token(_) => "token",
             StreamEvent::Done(_) => "done",
             StreamEvent::Error(_) => "error",
@@ -73,6 +87,7 @@ impl StreamEvent {
     pub fn data_json(&self) -> String {
         let result = match self {
             StreamEvent::Meta(e) => serde_json::to_string(e),
+            StreamEvent::Queued(e) => serde_json::to_string(e),
             StreamEvent::Token(e) => serde_json::to_string(e),
             StreamEvent::Done(e) => serde_json::to_string(e),
             StreamEvent::Error(e) => serde_json::to_string(e),
@@ -84,6 +99,7 @@ impl StreamEvent {
     pub fn parse(name: &str, data: &str) -> Option<Result<StreamEvent, serde_json::Error>> {
         Some(match name {
             "meta" => serde_json::from_str(data).map(StreamEvent::Meta),
+            "queued" => serde_json::from_str(data).map(StreamEvent::Queued),
             "token" => serde_json::from_str(data).map(StreamEvent::Token),
             "done" => serde_json::from_str(data).map(StreamEvent::Done),
             "error" => serde_json::from_str(data).map(StreamEvent::Error),

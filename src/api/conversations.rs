@@ -11,7 +11,13 @@ use crate::{
 pub async fn list_conversations() -> Result<Vec<ConversationSummary>, AppError> {
     use crate::server::{conversations_service, server_fn_context::ServerFnContext};
     let cx = ServerFnContext::get()?;
-    let result = async { conversations_service::list(&cx.state, &cx.user().await?).await }.await;
+    let result = async {
+        let filter = Default::default();
+        let (items, _next) =
+            conversations_service::list(&cx.state, &cx.user().await?, &filter, None, 200).await?;
+        Ok(items)
+    }
+    .await;
     cx.finish(result)
 }
 
@@ -20,6 +26,6 @@ pub async fn get_conversation(id: String) -> Result<ConversationDetail, AppError
     use crate::server::{conversations_service, server_fn_context::ServerFnContext};
     let cx = ServerFnContext::get()?;
     let result =
-        async { conversations_service::detail(&cx.state, &cx.user().await?, &id).await }.await;
+        async { conversations_service::detail(&cx.state, &cx.user().await?, &id, 200).await }.await;
     cx.finish(result)
 }

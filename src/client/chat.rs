@@ -72,6 +72,44 @@ async fn run(
         };
         return Err(i18n::answer_error(&code).to_string());
     }
+    follow(chat, response, on_new).await
+}
+
+/// Re-attaches to the answer in flight in a conversation (`GET .../stream`).
+pub async fn attach(chat: ChatState, conversation_id: String) {
+    let url = format!("/api/v1/conversations/{conversation_id}/stream");
+    let get = || async {
+        gloo_net::http::Request::get(&url)
+            .header("Accept", "text/event-stream")
+            .send()
+            .await
+    };
+    let mut response = get().await;
+    if matches!(&response, Ok(r) if r.status() == 401) && super::session::refresh().await {
+        response = get().await;
+    }
+    let on_new: Rc<dyn Fn(String)> = Rc::new(|_| {});
+    let result = match response {
+        // The answer ended meanwhile: show it as stored.
+        Ok(r) if r.status() == 204 => {
+            chat.live.set(None);
+            chat.list_version.update(|v| *v += 1);
+            Ok(())
+        }
+        Ok(r) if r.ok() => follow(chat, r, &on_new).await,
+        _ => Err(i18n::answer_error("connection_lost").to_string()),
+    };
+    if let Err(message) = result {
+        fail(chat, MessageStatus::Interrupted, message);
+    }
+}
+
+/// Reads an answer's event stream to its end, applying each event.
+async fn follow(
+    chat: ChatState,
+    response: gloo_net::http::Response,
+    on_new: &Rc<dyn Fn(String)>,
+) -> Result<(), String> {
     let body = response.body().ok_or("empty response")?;
     let mut chunks = wasm_streams::ReadableStream::from_raw(body.unchecked_into()).into_stream();
     let mut parser = SseParser::new();
@@ -119,9 +157,18 @@ fn apply(chat: ChatState, event: StreamEvent, on_new: &Rc<dyn Fn(String)>) -> bo
             }
             false
         }
+        StreamEvent::Queued(queued) => {
+            chat.live.update(|live| {
+                if let Some(turn) = live {
+                    turn.queued = Some(queued.position);
+                }
+            });
+            false
+        }
         StreamEvent::Token(token) => {
             chat.live.update(|live| {
                 if let Some(turn) = live {
+                    turn.queued = None;
                     turn.answer.push_str(&token.content);
                 }
             });
@@ -130,6 +177,7 @@ fn apply(chat: ChatState, event: StreamEvent, on_new: &Rc<dyn Fn(String)>) -> bo
         StreamEvent::Done(done) => {
             chat.live.update(|live| {
                 if let Some(turn) = live {
+                    turn.queued = None;
                     turn.status = done.status;
                 }
             });
@@ -150,6 +198,7 @@ fn apply(chat: ChatState, event: StreamEvent, on_new: &Rc<dyn Fn(String)>) -> bo
 fn fail(chat: ChatState, status: MessageStatus, message: String) {
     chat.live.update(|live| {
         if let Some(turn) = live {
+            turn.queued = None;
             turn.status = status;
             turn.error = Some(message);
         }

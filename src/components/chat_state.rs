@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::MessageStatus;
+use crate::model::{MessageRole, MessageStatus, MessageView};
 
 /// The turn being streamed right now (the question and the answer so far).
 #[derive(Clone, Debug, PartialEq)]
@@ -15,6 +15,8 @@ pub struct LiveTurn {
     pub answer: String,
     pub status: MessageStatus,
     pub error: Option<String>,
+    /// Position in line while the answer waits for the model.
+    pub queued: Option<usize>,
 }
 
 impl LiveTurn {
@@ -27,7 +29,28 @@ impl LiveTurn {
             answer: String::new(),
             status: MessageStatus::Streaming,
             error: None,
+            queued: None,
         }
+    }
+
+    /// The answer still being generated in a stored conversation (its last message is
+    /// `streaming`), to re-attach to after a reload or from another tab.
+    pub fn resume(conversation_id: &str, messages: &[MessageView]) -> Option<LiveTurn> {
+        let (answer, earlier) = messages.split_last()?;
+        if answer.role != MessageRole::Assistant || answer.status != MessageStatus::Streaming {
+            return None;
+        }
+        let question = earlier.last().filter(|m| m.role == MessageRole::User);
+        Some(LiveTurn {
+            conversation_id: Some(conversation_id.to_string()),
+            user_message_id: question.map(|q| q.id.clone()),
+            assistant_message_id: Some(answer.id.clone()),
+            question: question.map(|q| q.content.clone()).unwrap_or_default(),
+            answer: String::new(),
+            status: MessageStatus::Streaming,
+            error: None,
+            queued: None,
+        })
     }
 
     /// Whether a stored message is this turn's (so it is not shown twice).

@@ -5,7 +5,11 @@ use leptos_router::hooks::use_params_map;
 
 use crate::{
     api::conversations::get_conversation,
-    components::{chat_state::ChatState, composer::Composer, message_view::MessageView},
+    components::{
+        chat_state::{ChatState, LiveTurn},
+        composer::Composer,
+        message_view::MessageView,
+    },
     error::AppError,
     i18n::t,
     model::{MessageRole, MessageStatus, MessageView as Message},
@@ -38,6 +42,23 @@ pub fn ConversationPane() -> impl IntoView {
     let live_here = Memo::new(move |_| {
         chat.live
             .with(|l| l.as_ref().is_some_and(|t| t.conversation_id == id.get()))
+    });
+
+    // An answer still being generated (a reload, another tab): follow it live.
+    Effect::new(move |_| {
+        let Some(Ok(messages)) = detail.get() else {
+            return;
+        };
+        let Some(conversation) = id.get_untracked() else {
+            return;
+        };
+        let followed = chat.live.with_untracked(|l| {
+            l.as_ref()
+                .is_some_and(|t| t.conversation_id.as_deref() == Some(conversation.as_str()))
+        });
+        if !followed && let Some(turn) = LiveTurn::resume(&conversation, &messages) {
+            crate::chat_stream::resume(chat, turn);
+        }
     });
 
     let end = NodeRef::<Div>::new();
@@ -106,8 +127,12 @@ fn LiveTurnView() -> impl IntoView {
     });
     let error =
         Signal::derive(move || chat.live.with(|l| l.as_ref().and_then(|t| t.error.clone())));
+    let queued = move || chat.live.with(|l| l.as_ref().and_then(|t| t.queued));
     view! {
         <MessageView role=MessageRole::User content=question status=MessageStatus::Complete />
+        {move || queued().map(|n| view! {
+            <p class="queued-note" role="status" data-testid="queued">{format!("{} {n}", t().queued)}</p>
+        })}
         <MessageView role=MessageRole::Assistant content=answer status error />
     }
 }

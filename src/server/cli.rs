@@ -41,6 +41,8 @@ enum Command {
     User(UserCommand),
     /// Run the Ollama simulator (speaks Ollama's HTTP API; for tests, benchmarks, demos).
     OllamaSim(SimArgs),
+    /// Print the REST API's OpenAPI 3.1 document (JSON) and exit.
+    Openapi,
 }
 
 #[derive(Args, Default)]
@@ -107,8 +109,14 @@ fn parse_role(s: &str) -> Result<Role, String> {
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
-    if let Command::OllamaSim(args) = command {
-        return run_simulator(args).await;
+    match command {
+        Command::OllamaSim(args) => return run_simulator(args).await,
+        Command::Openapi => {
+            let doc = super::rest::openapi_document();
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            return Ok(());
+        }
+        _ => {}
     }
     let mut settings = Settings::load(cli.config.as_deref())?;
     logging::init(&settings.logging)?;
@@ -128,7 +136,7 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => run_user(cmd, &settings).await,
-        Command::OllamaSim(_) => unreachable!("handled above"),
+        Command::OllamaSim(_) | Command::Openapi => unreachable!("handled above"),
     }
 }
 

@@ -80,6 +80,11 @@ pub struct OllamaSection {
     pub connect_timeout_secs: u64,
     /// Longest wait for the next chunk before the answer is failed.
     pub idle_timeout_secs: u64,
+    /// Answers generated at once by this Ollama (set it to Ollama's `OLLAMA_NUM_PARALLEL`);
+    /// the rest wait in line, first come first served, and are told their position.
+    pub max_parallel: usize,
+    /// Longest line of waiting requests; beyond it new ones get 503 with Retry-After.
+    pub max_queue: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -91,6 +96,12 @@ pub struct ChatSection {
     pub checkpoint_tokens: usize,
     /// ... or this many milliseconds.
     pub checkpoint_ms: u64,
+    /// An answer nobody is watching keeps generating this long, so that a page reload (or
+    /// another tab) can re-attach to it; then it is cancelled and stored `interrupted`.
+    pub reattach_grace_ms: u64,
+    /// History sent to Ollama is trimmed, oldest first, to about this many tokens
+    /// (estimated from characters); 0 means `ollama.num_ctx` minus room for the answer.
+    pub context_budget_tokens: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -156,6 +167,8 @@ impl Default for Settings {
                 keep_alive: "5m".into(),
                 connect_timeout_secs: 5,
                 idle_timeout_secs: 120,
+                max_parallel: 1,
+                max_queue: 512,
             },
             chat: ChatSection {
                 system_prompt: "Eres el asistente privado de EnergyApp. Responde de forma clara y \
@@ -164,6 +177,8 @@ impl Default for Settings {
                 max_message_chars: 32_000,
                 checkpoint_tokens: 64,
                 checkpoint_ms: 2_000,
+                reattach_grace_ms: 5_000,
+                context_budget_tokens: 0,
             },
             auth: AuthSection {
                 jwt_secret: None,
@@ -287,6 +302,15 @@ impl Settings {
         if self.ollama.idle_timeout_secs == 0 {
             return bad("ollama.idle_timeout_secs", "must be at least 1");
         }
+        if self.ollama.max_parallel == 0 {
+            return bad("ollama.max_parallel", "must be at least 1");
+        }
+        if self.chat.context_budget_tokens != 0 && self.chat.context_budget_tokens < 256 {
+            return bad(
+                "chat.context_budget_tokens",
+                "must be 0 (automatic) or at least 256",
+            );
+        }
         if !(4..=31).contains(&self.auth.bcrypt_cost) {
             return bad("auth.bcrypt_cost", "must be between 4 and 31");
         }
@@ -329,6 +353,14 @@ impl Settings {
             );
         }
         Ok(self)
+    }
+
+    /// Tokens of history sent to Ollama (see `chat.context_budget_tokens`).
+    pub fn context_budget_tokens(&self) -> usize {
+        match self.chat.context_budget_tokens {
+            0 => (self.ollama.num_ctx as usize * 3 / 4).max(256),
+            n => n,
+        }
     }
 
     pub fn cookie_secure(&self) -> bool {

@@ -7,7 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod conversations_service;
 pub mod db;
-mod errors;
+pub mod errors;
 pub mod health;
 pub mod http;
 pub mod logging;

@@ -16,10 +16,11 @@ use super::{
         throttle::{Limits, LoginThrottle},
     },
     bootstrap::{self, AdminBootstrap},
+    chat::queue::Queue,
     config::{RunEnv, Settings},
     db::{Db, messages},
     http,
-    ollama::OllamaClient,
+    ollama::{ModelCatalog, OllamaClient},
     ollama_sim::{self, SimOptions, Simulator},
     state::AppState,
 };
@@ -102,10 +103,13 @@ pub async fn build_state(
         per_ip: settings.auth.login_max_failures_per_ip,
         lockout: Duration::from_secs(settings.auth.login_lockout_secs),
     });
+    let settings = Arc::new(settings);
     Ok(AppState {
         leptos_options,
-        settings: Arc::new(settings),
+        settings: settings.clone(),
         db,
+        models: ModelCatalog::new(ollama.clone()),
+        queue: Queue::new(settings.ollama.max_parallel, settings.ollama.max_queue),
         ollama,
         jwt: Arc::new(jwt),
         throttle: Arc::new(throttle),

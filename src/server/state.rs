@@ -8,10 +8,10 @@ use tokio::sync::watch;
 
 use super::{
     auth::{jwt::JwtKeys, throttle::LoginThrottle},
-    chat::registry::Generations,
+    chat::{queue::Queue, registry::Generations},
     config::Settings,
     db::Db,
-    ollama::OllamaClient,
+    ollama::{ModelCatalog, OllamaClient},
 };
 
 #[derive(Clone)]
@@ -20,6 +20,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub ollama: OllamaClient,
+    /// Installed models, cached briefly.
+    pub models: ModelCatalog,
+    /// Generation capacity of the Ollama backend, and the line of waiting requests.
+    pub queue: Queue,
     pub jwt: Arc<JwtKeys>,
     pub throttle: Arc<LoginThrottle>,
     /// Answers being generated now (one per conversation, stoppable).

@@ -260,17 +260,11 @@ async fn closed_conversations_refuse_new_messages(app: &TestApp) {
         )
         .await,
     );
-    let me: Value = app.get("/api/v1/me", &token).await.json().await.unwrap();
-    let closed = energyapp_llm::server::db::conversations::update(
-        &app.state.db,
-        me["id"].as_str().unwrap(),
-        &meta.conversation_id,
-        None,
-        Some("closed"),
-    )
-    .await
-    .unwrap();
-    assert!(closed);
+    let path = format!("/api/v1/conversations/{}", meta.conversation_id);
+    let res = app
+        .patch_json(&path, &token, json!({ "status": "closed" }))
+        .await;
+    assert_eq!(res.status(), 200);
     let res = app
         .post_json(
             &format!("/api/v1/conversations/{}/messages", meta.conversation_id),

@@ -86,6 +86,9 @@ impl TestApp {
         settings.auth.jwt_secret = Some(JWT_SECRET.into());
         settings.auth.bcrypt_cost = 4;
         settings.chat.checkpoint_tokens = 4;
+        // Short, so that a closed stream cancels the answer quickly (tests of re-attaching
+        // set a longer one).
+        settings.chat.reattach_grace_ms = 200;
         settings.bootstrap_admin_email = Some(ADMIN_EMAIL.into());
         settings.bootstrap_admin_password = Some(ADMIN_PASSWORD.into());
         tweak(&mut settings);
@@ -179,6 +182,15 @@ impl TestApp {
         self.sim.stats().cancelled
     }
 
+    pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn patch_json(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
         self.http
             .patch(self.url(path))
@@ -209,6 +221,50 @@ impl TestApp {
         if let Some((base, name)) = self.postgres.take() {
             drop_postgres_database(&base, &name).await;
         }
+    }
+}
+
+/// Reads an SSE response event by event, as a client sees them arrive.
+pub struct Events {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    parser: SseParser,
+    pending: std::collections::VecDeque<StreamEvent>,
+}
+
+impl Events {
+    pub fn new(response: reqwest::Response) -> Events {
+        assert_eq!(response.status(), 200);
+        Events {
+            body: Box::pin(response.bytes_stream()),
+            parser: SseParser::new(),
+            pending: Default::default(),
+        }
+    }
+
+    /// The next event, or `None` when the stream ended.
+    pub async fn next(&mut self) -> Option<StreamEvent> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            let chunk = self.body.next().await?.expect("stream read");
+            for frame in self.parser.push(&chunk) {
+                self.pending.push_back(
+                    StreamEvent::parse(&frame.event, &frame.data)
+                        .expect("known event")
+                        .expect("valid json"),
+                );
+            }
+        }
+    }
+
+    /// Every event up to the end of the stream.
+    pub async fn rest(mut self) -> Vec<StreamEvent> {
+        let mut events = Vec::new();
+        while let Some(event) = self.next().await {
+            events.push(event);
+        }
+        events
     }
 }
 
@@ -297,9 +353,32 @@ pub async fn within_time_limit(scenario: impl std::future::Future<Output = ()>) 
         .expect("the scenario did not finish within 120 s");
 }
 
-/// Runs each scenario `async fn name(app: &TestApp)` on SQLite and on PostgreSQL.
+/// Runs each scenario `async fn name(app: &TestApp)` on SQLite and on PostgreSQL; with
+/// `settings = f;` first, `f(&mut Settings)` adjusts the server's settings.
 #[macro_export]
 macro_rules! on_both_backends {
+    (settings = $tweak:path; $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::start_with($crate::common::Backend::Sqlite, $tweak).await.unwrap();
+                    $crate::common::within_time_limit(super::$name(&app)).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = $crate::common::TestApp::start_with($crate::common::Backend::Postgres, $tweak).await else { return };
+                    $crate::common::within_time_limit(super::$name(&app)).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(

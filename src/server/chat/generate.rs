@@ -1,88 +1,128 @@
-//! The generation task: relays Ollama's chunks to the client as they come, checkpoints the
-//! answer, and stores how it ended. It owns the upstream stream, so returning (or being told
-//! the client left) drops it, which cancels the generation in Ollama.
+//! The generation task: waits for its turn in the queue, relays Ollama's chunks to the
+//! answer's listeners as they come, checkpoints the answer, and stores how it ended.
+//!
+//! It owns the upstream stream, so ending (Stop, nobody listening, shutdown) drops it, which
+//! closes the connection and cancels the generation in Ollama.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use tokio::sync::mpsc;
-
-use super::registry::Slot;
-
+use super::{
+    live::Live,
+    queue::{Permit, Place, Ticket},
+    registry::Slot,
+};
 use crate::{
     model::MessageStatus,
     server::{
-        db::messages,
-        ollama::{ChatStream, OllamaError, wire::ChatChunk},
+        db::{conversations, messages},
+        ollama::{ChatStream, OllamaError, wire::ChatChunk, wire::ChatRequest},
         state::AppState,
     },
-    stream_events::{DoneEvent, ErrorEvent, MetaEvent, StreamEvent, TokenEvent, Usage},
+    stream_events::{DoneEvent, ErrorEvent, StreamEvent, Usage},
 };
+
+/// How the generation begins.
+pub enum Start {
+    /// Ollama already answered (the common case: no wait).
+    Connected {
+        upstream: ChatStream,
+        permit: Permit,
+    },
+    /// Waiting in line; Ollama is called once admitted.
+    Queued {
+        ticket: Ticket,
+        request: ChatRequest,
+    },
+}
 
 /// How a generation ended.
 enum Ending {
     Complete(ChatChunk),
     Stopped,
-    ClientGone,
+    Abandoned,
     ShuttingDown,
     Failed(OllamaError),
 }
 
-pub async fn run(
-    state: AppState,
-    mut upstream: ChatStream,
-    mut slot: Slot,
-    meta: MetaEvent,
-    tx: mpsc::Sender<StreamEvent>,
-) {
-    let checkpoint_every = state.settings.chat.checkpoint_tokens.max(1);
-    let checkpoint_interval = Duration::from_millis(state.settings.chat.checkpoint_ms);
+pub async fn run(state: AppState, start: Start, slot: Slot, live: Arc<Live>) {
+    let grace = Duration::from_millis(state.settings.chat.reattach_grace_ms);
+    let abandoned = live.abandoned(grace);
+    tokio::pin!(abandoned);
+    let mut stop = slot.stop.clone();
     let mut shutdown = state.shutdown.clone();
-    let mut content = String::new();
-    let (mut since_checkpoint, mut last_checkpoint) = (0usize, Instant::now());
 
-    let ending = loop {
-        let next = tokio::select! {
-            next = upstream.next() => next,
-            _ = tx.closed() => break Ending::ClientGone,
-            _ = slot.stop.wait_for(|stop| *stop) => break Ending::Stopped,
-            _ = shutdown.wait_for(|abort| *abort) => break Ending::ShuttingDown,
-        };
-        let chunk = match next {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break Ending::Failed(OllamaError::ConnectionCut),
-            Err(err) => break Ending::Failed(err),
-        };
-        let token = chunk
-            .message
-            .as_ref()
-            .map(|m| m.content.as_str())
-            .unwrap_or("");
-        if !token.is_empty() {
-            content.push_str(token);
-            since_checkpoint += 1;
-            let event = StreamEvent::Token(TokenEvent {
-                content: token.to_string(),
-            });
-            if tx.send(event).await.is_err() {
-                break Ending::ClientGone;
+    // Every wait below also ends on Stop, on nobody listening, and on shutdown.
+    macro_rules! or_cancelled {
+        ($label:lifetime, $future:expr) => {
+            tokio::select! {
+                value = $future => value,
+                _ = &mut abandoned => break $label Ending::Abandoned,
+                _ = stop.wait_for(|s| *s) => break $label Ending::Stopped,
+                _ = shutdown.wait_for(|s| *s) => break $label Ending::ShuttingDown,
             }
-        }
-        if chunk.done {
-            break Ending::Complete(chunk);
-        }
-        if since_checkpoint >= checkpoint_every || last_checkpoint.elapsed() >= checkpoint_interval
-        {
-            if let Err(err) =
-                messages::checkpoint(&state.db, &meta.assistant_message_id, &content).await
+        };
+    }
+
+    let ending = 'run: {
+        let (mut upstream, _permit) = match start {
+            Start::Connected { upstream, permit } => (upstream, permit),
+            Start::Queued {
+                mut ticket,
+                request,
+            } => {
+                while let Place::Waiting(position) = ticket.place() {
+                    live.set_queued(Some(position));
+                    or_cancelled!('run, ticket.changed());
+                }
+                live.set_queued(None);
+                let Some(permit) = ticket.into_permit() else {
+                    break 'run Ending::Failed(OllamaError::ConnectionCut);
+                };
+                match or_cancelled!('run, state.ollama.chat(&request)) {
+                    Ok(upstream) => (upstream, permit),
+                    Err(err) => break 'run Ending::Failed(err),
+                }
+            }
+        };
+
+        let checkpoint_every = state.settings.chat.checkpoint_tokens.max(1);
+        let checkpoint_interval = Duration::from_millis(state.settings.chat.checkpoint_ms);
+        let (mut since_checkpoint, mut last_checkpoint) = (0usize, Instant::now());
+        let id = live.meta_id();
+        loop {
+            let chunk = match or_cancelled!('run, upstream.next()) {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break 'run Ending::Failed(OllamaError::ConnectionCut),
+                Err(err) => break 'run Ending::Failed(err),
+            };
+            if let Some(token) = chunk.message.as_ref().map(|m| m.content.as_str())
+                && !token.is_empty()
             {
-                tracing::error!(error = %err, "checkpoint failed");
+                live.push(token);
+                since_checkpoint += 1;
             }
-            (since_checkpoint, last_checkpoint) = (0, Instant::now());
+            if chunk.done {
+                break 'run Ending::Complete(chunk);
+            }
+            if since_checkpoint >= checkpoint_every
+                || last_checkpoint.elapsed() >= checkpoint_interval
+            {
+                if let Err(err) = messages::checkpoint(&state.db, &id, &live.content()).await {
+                    tracing::error!(error = %err, "checkpoint failed");
+                }
+                (since_checkpoint, last_checkpoint) = (0, Instant::now());
+            }
         }
     };
-    drop(upstream); // closes the connection: Ollama stops generating
+    // The upstream connection and the queue permit are gone: Ollama stops, the next in line
+    // starts.
 
+    let meta = live.meta();
     let id = meta.assistant_message_id.clone();
+    let content = live.content();
     let (status, meta_json, event) = match ending {
         Ending::Complete(last) => {
             let usage = usage_of(&last);
@@ -93,7 +133,7 @@ pub async fn run(
                 done_reason: last.done_reason,
                 usage,
             };
-            (MessageStatus::Complete, json, Some(StreamEvent::Done(done)))
+            (MessageStatus::Complete, json, StreamEvent::Done(done))
         }
         Ending::Stopped => {
             let json = serde_json::json!({ "model": meta.model, "stopped_by": "user" });
@@ -103,10 +143,10 @@ pub async fn run(
                 done_reason: None,
                 usage: Usage::default(),
             };
-            (MessageStatus::Stopped, json, Some(StreamEvent::Done(done)))
+            (MessageStatus::Stopped, json, StreamEvent::Done(done))
         }
-        Ending::ClientGone | Ending::ShuttingDown => {
-            let reason = if matches!(ending, Ending::ClientGone) {
+        Ending::Abandoned | Ending::ShuttingDown => {
+            let reason = if matches!(ending, Ending::Abandoned) {
                 "client_disconnected"
             } else {
                 "server_shutdown"
@@ -117,11 +157,7 @@ pub async fn run(
                 message: "the answer was interrupted".into(),
                 message_id: Some(id.clone()),
             };
-            (
-                MessageStatus::Interrupted,
-                json,
-                Some(StreamEvent::Error(error)),
-            )
+            (MessageStatus::Interrupted, json, StreamEvent::Error(error))
         }
         Ending::Failed(err) => {
             tracing::warn!(error = %err, message = %id, "answer failed");
@@ -131,17 +167,15 @@ pub async fn run(
                 message: err.to_string(),
                 message_id: Some(id.clone()),
             };
-            (MessageStatus::Failed, json, Some(StreamEvent::Error(error)))
+            (MessageStatus::Failed, json, StreamEvent::Error(error))
         }
     };
     if let Err(err) = messages::finish(&state.db, &id, &content, status, &meta_json).await {
         tracing::error!(error = %err, message = %id, "could not store the answer");
     }
-    let _ = crate::server::db::conversations::touch(&state.db, &meta.conversation_id).await;
+    let _ = conversations::touch(&state.db, &meta.conversation_id).await;
+    live.end(event);
     drop(slot); // the conversation can take its next question
-    if let Some(event) = event {
-        let _ = tx.send(event).await;
-    }
 }
 
 fn usage_of(last: &ChatChunk) -> Usage {

@@ -2,6 +2,8 @@
 
 mod generate;
 mod history;
+pub mod live;
+pub mod queue;
 pub mod registry;
 pub mod sse;
 mod turn;

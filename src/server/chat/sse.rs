@@ -32,7 +32,7 @@ pub fn respond(turn: Turn, request_headers: &HeaderMap) -> Response {
 
 fn event_stream(turn: Turn) -> Response {
     let events = stream::unfold(turn.events, |mut rx| async move {
-        let event = rx.recv().await?;
+        let event = rx.next().await?;
         let sse = Event::default().event(event.name()).data(event.data_json());
         Some((Ok::<_, Infallible>(sse), rx))
     });
@@ -50,9 +50,9 @@ fn plain_text(turn: Turn) -> Response {
     let meta = turn.meta;
     let chunks = stream::unfold(turn.events, |mut rx| async move {
         loop {
-            match rx.recv().await? {
+            match rx.next().await? {
                 StreamEvent::Token(t) => return Some((Ok::<_, Infallible>(t.content), rx)),
-                StreamEvent::Meta(_) | StreamEvent::Done(_) => continue,
+                StreamEvent::Meta(_) | StreamEvent::Queued(_) | StreamEvent::Done(_) => continue,
                 StreamEvent::Error(_) => return None,
             }
         }

@@ -1,19 +1,24 @@
-//! Accepting a turn: validate, store the question, open the Ollama stream, hand over to the
-//! generation task.
+//! Accepting a turn: validate, store the question, take a place in the backend's queue, open
+//! the Ollama stream (or wait for it), and hand over to the generation task.
 
-use tokio::sync::mpsc;
+use std::sync::Arc;
 
-use super::{generate, history};
+use super::{
+    generate::{self, Start},
+    history,
+    live::{Listener, Live},
+    queue::{Entry, Place},
+};
 use crate::{
     error::AppError,
-    model::{MessageRole, MessageStatus},
+    model::{MessageRole, MessageStatus, MessageView},
     server::{
         auth::AuthUser,
-        db::{conversations, messages},
+        db::{conversations, messages, new_id},
         ollama::wire::{ChatOptions, ChatRequest},
         state::AppState,
     },
-    stream_events::{MetaEvent, StreamEvent},
+    stream_events::MetaEvent,
 };
 
 /// What the person asked.
@@ -23,14 +28,11 @@ pub struct TurnRequest {
     pub model: Option<String>,
 }
 
-/// An accepted turn: its ids, and the events of the answer as they come.
+/// An accepted turn, as its first listener sees it.
 pub struct Turn {
     pub meta: MetaEvent,
-    pub events: mpsc::Receiver<StreamEvent>,
+    pub events: Listener,
 }
-
-/// Events buffered between the generation task and a slow client.
-const EVENT_BUFFER: usize = 256;
 
 pub async fn start_turn(
     state: &AppState,
@@ -51,14 +53,11 @@ pub async fn start_turn(
             ),
         ));
     }
-    let model = request
-        .model
-        .as_deref()
-        .map(str::trim)
-        .filter(|m| !m.is_empty());
-    if model.is_some_and(|m| m.len() > 200) {
-        return Err(AppError::validation("model", "is too long"));
-    }
+    let requested_model = match request.model.as_deref().map(str::trim) {
+        Some(m) if m.len() > 200 => return Err(AppError::validation("model", "is too long")),
+        Some(m) if !m.is_empty() => Some(state.models.resolve(m).await?),
+        _ => None,
+    };
 
     let conversation = match &request.conversation_id {
         Some(id) => conversations::get(&state.db, &user.id, id)
@@ -66,18 +65,17 @@ pub async fn start_turn(
             .ok_or_else(|| AppError::NotFound("conversation".into()))?,
         None => {
             let title = conversations::title_from_message(text);
-            let model = model.unwrap_or(&settings.ollama.model);
-            conversations::create(&state.db, &user.id, &title, model).await?
+            let model = requested_model.as_deref().unwrap_or(&settings.ollama.model);
+            conversations::create(&state.db, &user.id, &title, model, None).await?
         }
     };
     if conversation.summary.status == "closed" {
         return Err(AppError::Conflict("this conversation is closed".into()));
     }
-    let model = model
-        .map(str::to_string)
-        .unwrap_or_else(|| conversation.summary.model.clone());
+    let model = requested_model.unwrap_or_else(|| conversation.summary.model.clone());
     let conversation_id = conversation.summary.id.clone();
     let slot = state.generations.claim(&conversation_id)?;
+    let entry = state.queue.join()?;
 
     let mut past = messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?;
     let user_message_id = messages::insert(
@@ -88,22 +86,32 @@ pub async fn start_turn(
         MessageStatus::Complete,
     )
     .await?;
+    if conversation.summary.title.is_empty() {
+        conversations::set_title_if_untitled(
+            &state.db,
+            &conversation_id,
+            &conversations::title_from_message(text),
+        )
+        .await?;
+    }
     conversations::touch(&state.db, &conversation_id).await?;
-    past.push(crate::model::MessageView {
+    past.push(MessageView {
         id: user_message_id.clone(),
         role: MessageRole::User,
         content: text.to_string(),
         status: MessageStatus::Complete,
         created_at: String::new(),
+        meta: None,
     });
 
     let system_prompt = conversation
+        .summary
         .system_prompt
         .as_deref()
         .unwrap_or(&settings.chat.system_prompt);
     let ollama_request = ChatRequest {
         model: model.clone(),
-        messages: history::to_ollama(system_prompt, &past),
+        messages: history::to_ollama(system_prompt, &past, settings.context_budget_tokens()),
         stream: true,
         options: ChatOptions {
             temperature: settings.ollama.temperature,
@@ -112,13 +120,34 @@ pub async fn start_turn(
         },
         keep_alive: settings.ollama.keep_alive.clone(),
     };
-    let upstream = state.ollama.chat(&ollama_request).await.map_err(|e| {
-        tracing::warn!(error = %e, conversation = %conversation_id, "could not start an answer");
-        AppError::from(e)
-    })?;
 
-    let assistant_message_id = messages::insert(
+    let (start, queued) = match entry {
+        // A free slot: call Ollama now, so that an unreachable Ollama is a plain 503 and no
+        // answer is half-written.
+        Entry::Admitted(permit) => {
+            let upstream = state.ollama.chat(&ollama_request).await.map_err(|e| {
+                tracing::warn!(error = %e, conversation = %conversation_id, "could not start an answer");
+                AppError::from(e)
+            })?;
+            (Start::Connected { upstream, permit }, None)
+        }
+        Entry::Waiting(ticket) => {
+            let position = match ticket.place() {
+                Place::Waiting(n) => Some(n),
+                Place::Admitted => None,
+            };
+            let start = Start::Queued {
+                ticket,
+                request: ollama_request,
+            };
+            (start, position)
+        }
+    };
+
+    let assistant_message_id = new_id();
+    messages::insert_with_id(
         &state.db,
+        &assistant_message_id,
         &conversation_id,
         MessageRole::Assistant,
         "",
@@ -131,14 +160,9 @@ pub async fn start_turn(
         assistant_message_id,
         model,
     };
-    let (tx, events) = mpsc::channel(EVENT_BUFFER);
-    let _ = tx.try_send(StreamEvent::Meta(meta.clone()));
-    tokio::spawn(generate::run(
-        state.clone(),
-        upstream,
-        slot,
-        meta.clone(),
-        tx,
-    ));
+    let live = Live::new(meta.clone(), queued);
+    let events = live.listen();
+    slot.publish(&live);
+    tokio::spawn(generate::run(state.clone(), start, slot, Arc::clone(&live)));
     Ok(Turn { meta, events })
 }

@@ -11,7 +11,6 @@ const COLUMNS: &str = "id, title, status, model, system_prompt, created_at, upda
 #[derive(Clone, Debug)]
 pub struct ConversationRow {
     pub summary: ConversationSummary,
-    pub system_prompt: Option<String>,
 }
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<ConversationRow, sqlx::Error> {
@@ -23,26 +22,30 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<ConversationRow, sqlx::Error> {
             model: row.try_get("model")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            system_prompt: row.try_get("system_prompt")?,
         },
-        system_prompt: row.try_get("system_prompt")?,
     })
 }
 
+/// A new open conversation; an empty title is filled from its first message.
 pub async fn create(
     db: &Db,
     user_id: &str,
     title: &str,
     model: &str,
+    system_prompt: Option<&str>,
 ) -> Result<ConversationRow, AppError> {
     let (id, at) = (new_id(), now());
     sqlx::query(
-        "insert into conversations (id, user_id, title, status, model, created_at, updated_at) \
-         values ($1, $2, $3, 'open', $4, $5, $5)",
+        "insert into conversations \
+         (id, user_id, title, status, model, system_prompt, created_at, updated_at) \
+         values ($1, $2, $3, 'open', $4, $5, $6, $6)",
     )
     .bind(&id)
     .bind(user_id)
     .bind(title)
     .bind(model)
+    .bind(system_prompt)
     .bind(&at)
     .execute(&db.pool)
     .await?;
@@ -62,25 +65,103 @@ pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<Option<Conversation
     Ok(row.as_ref().map(from_row).transpose()?)
 }
 
-/// The caller's conversations, most recent activity first.
-pub async fn list_for_user(
+/// Which of the caller's conversations to list.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    /// `open` or `closed`.
+    pub status: Option<String>,
+    /// Text the title contains (case-insensitive).
+    pub text: Option<String>,
+}
+
+/// A position in the list: the last item of the previous page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub updated_at: String,
+    pub id: String,
+}
+
+impl Cursor {
+    /// Opaque to clients (hex of `updated_at|id`).
+    pub fn encode(&self) -> String {
+        format!("{}|{}", self.updated_at, self.id)
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        if !text.len().is_multiple_of(2) || text.len() > 400 {
+            return None;
+        }
+        let bytes = (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (updated_at, id) = text.split_once('|')?;
+        Some(Cursor {
+            updated_at: updated_at.to_string(),
+            id: id.to_string(),
+        })
+    }
+}
+
+/// One page of the caller's conversations, most recent activity first, and the cursor of the
+/// next page. Keyset pagination: conversations created meanwhile never shift a page.
+pub async fn list_page(
     db: &Db,
     user_id: &str,
+    filter: &ListFilter,
+    after: Option<&Cursor>,
     limit: i64,
-) -> Result<Vec<ConversationSummary>, AppError> {
+) -> Result<(Vec<ConversationSummary>, Option<Cursor>), AppError> {
     let sql = format!(
         "select {COLUMNS} from conversations where user_id = $1 and deleted_at is null \
-         order by updated_at desc, id desc limit $2"
+         and ($2 is null or status = $2) \
+         and ($3 is null or lower(title) like $3 escape '\\') \
+         and ($4 is null or updated_at < $4 or (updated_at = $4 and id < $5)) \
+         order by updated_at desc, id desc limit $6"
     );
+    let pattern = filter
+        .text
+        .as_deref()
+        .map(|t| format!("%{}%", escape_like(&t.to_lowercase())));
     let rows = sqlx::query(&sql)
         .bind(user_id)
-        .bind(limit)
+        .bind(filter.status.as_deref())
+        .bind(pattern)
+        .bind(after.map(|c| c.updated_at.as_str()))
+        .bind(after.map(|c| c.id.as_str()))
+        .bind(limit + 1)
         .fetch_all(&db.pool)
         .await?;
-    Ok(rows
+    let mut items = rows
         .iter()
         .map(|r| from_row(r).map(|c| c.summary))
-        .collect::<Result<_, _>>()?)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|c| Cursor {
+            updated_at: c.updated_at.clone(),
+            id: c.id.clone(),
+        })
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// `%`, `_` and `\` match themselves.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Marks activity so the conversation sorts first.
@@ -93,20 +174,58 @@ pub async fn touch(db: &Db, id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Renames and/or opens/closes the caller's conversation; `false` when it is not theirs.
+/// A change to a conversation; `None` fields stay as they are.
+#[derive(Clone, Debug, Default)]
+pub struct Change<'a> {
+    pub title: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub model: Option<&'a str>,
+    /// `Some(None)` goes back to the default system prompt.
+    pub system_prompt: Option<Option<&'a str>>,
+}
+
+/// Changes the caller's conversation; `false` when it is not theirs (or deleted).
 pub async fn update(
     db: &Db,
     user_id: &str,
     id: &str,
-    title: Option<&str>,
-    status: Option<&str>,
+    change: &Change<'_>,
 ) -> Result<bool, AppError> {
     let done = sqlx::query(
         "update conversations set title = coalesce($1, title), status = coalesce($2, status), \
-         updated_at = $3 where id = $4 and user_id = $5 and deleted_at is null",
+         model = coalesce($3, model), \
+         system_prompt = case when $4 = 1 then $5 else system_prompt end, \
+         updated_at = $6 where id = $7 and user_id = $8 and deleted_at is null",
     )
-    .bind(title)
-    .bind(status)
+    .bind(change.title)
+    .bind(change.status)
+    .bind(change.model)
+    .bind(i64::from(change.system_prompt.is_some()))
+    .bind(change.system_prompt.flatten())
+    .bind(now())
+    .bind(id)
+    .bind(user_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives an untitled conversation the title taken from its first message.
+pub async fn set_title_if_untitled(db: &Db, id: &str, title: &str) -> Result<(), AppError> {
+    sqlx::query("update conversations set title = $1 where id = $2 and title = ''")
+        .bind(title)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the caller's conversation (softly: admins still see it, marked deleted).
+pub async fn soft_delete(db: &Db, user_id: &str, id: &str) -> Result<bool, AppError> {
+    let done = sqlx::query(
+        "update conversations set deleted_at = $1 \
+         where id = $2 and user_id = $3 and deleted_at is null",
+    )
     .bind(now())
     .bind(id)
     .bind(user_id)
@@ -132,7 +251,24 @@ pub fn title_from_message(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::title_from_message;
+    use super::{Cursor, escape_like, title_from_message};
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let c = Cursor {
+            updated_at: "2026-11-25T10:00:00.000001Z".into(),
+            id: "0193a-b".into(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        for bad in ["", "zz", "abc", "6869"] {
+            assert_eq!(Cursor::decode(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
 
     #[test]
     fn title_is_first_non_empty_line_cut_to_60_chars() {

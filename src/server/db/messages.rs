@@ -17,7 +17,15 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<MessageView, sqlx::Error> {
         content: row.try_get("content")?,
         status: MessageStatus::parse(&status).unwrap_or(MessageStatus::Failed),
         created_at: row.try_get("created_at")?,
+        meta: parse_meta(&row.try_get::<String, _>("meta")?),
     })
+}
+
+/// Stored metadata; an empty object reads as none.
+fn parse_meta(text: &str) -> Option<serde_json::Value> {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .filter(|v| v.as_object().is_none_or(|o| !o.is_empty()))
 }
 
 /// Stores a new message and returns its id.
@@ -28,12 +36,26 @@ pub async fn insert(
     content: &str,
     status: MessageStatus,
 ) -> Result<String, AppError> {
-    let (id, at) = (new_id(), now());
+    let id = new_id();
+    insert_with_id(db, &id, conversation_id, role, content, status).await?;
+    Ok(id)
+}
+
+/// Stores a new message under an id chosen beforehand.
+pub async fn insert_with_id(
+    db: &Db,
+    id: &str,
+    conversation_id: &str,
+    role: MessageRole,
+    content: &str,
+    status: MessageStatus,
+) -> Result<(), AppError> {
+    let at = now();
     sqlx::query(
         "insert into messages (id, conversation_id, role, content, status, meta, created_at, updated_at) \
          values ($1, $2, $3, $4, $5, '{}', $6, $6)",
     )
-    .bind(&id)
+    .bind(id)
     .bind(conversation_id)
     .bind(role.as_str())
     .bind(content)
@@ -41,7 +63,7 @@ pub async fn insert(
     .bind(&at)
     .execute(&db.pool)
     .await?;
-    Ok(id)
+    Ok(())
 }
 
 /// Saves the text produced so far of a message still streaming.
@@ -84,17 +106,51 @@ pub async fn latest(
     conversation_id: &str,
     limit: i64,
 ) -> Result<Vec<MessageView>, AppError> {
+    Ok(page(db, conversation_id, None, limit)
+        .await?
+        .map(|(messages, _)| messages)
+        .unwrap_or_default())
+}
+
+/// Up to `limit` messages just before the message `before` (or the latest ones), oldest
+/// first, and whether older ones remain. `None` when `before` is not in this conversation.
+pub async fn page(
+    db: &Db,
+    conversation_id: &str,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Option<(Vec<MessageView>, bool)>, AppError> {
+    let boundary = match before {
+        None => None,
+        Some(id) => {
+            let row = sqlx::query(
+                "select created_at from messages where id = $1 and conversation_id = $2",
+            )
+            .bind(id)
+            .bind(conversation_id)
+            .fetch_optional(&db.pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            Some((row.try_get::<String, _>("created_at")?, id))
+        }
+    };
     let rows = sqlx::query(
-        "select id, role, content, status, created_at from messages where conversation_id = $1 \
-         order by created_at desc, id desc limit $2",
+        "select id, role, content, status, meta, created_at from messages \
+         where conversation_id = $1 \
+         and ($2 is null or created_at < $2 or (created_at = $2 and id < $3)) \
+         order by created_at desc, id desc limit $4",
     )
     .bind(conversation_id)
-    .bind(limit)
+    .bind(boundary.as_ref().map(|b| b.0.as_str()))
+    .bind(boundary.as_ref().map(|b| b.1))
+    .bind(limit + 1)
     .fetch_all(&db.pool)
     .await?;
     let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    let more = messages.len() as i64 > limit;
+    messages.truncate(limit as usize);
     messages.reverse();
-    Ok(messages)
+    Ok(Some((messages, more)))
 }
 
 /// Marks answers left `streaming` by a crash as `interrupted`, keeping their last checkpoint.

@@ -38,9 +38,10 @@ impl OllamaError {
 impl From<OllamaError> for AppError {
     fn from(err: OllamaError) -> Self {
         match err {
-            OllamaError::ModelNotFound(model) => {
-                AppError::UnknownModel(format!("model \"{model}\" is not installed in Ollama"))
-            }
+            OllamaError::ModelNotFound(model) => AppError::UnknownModel {
+                model,
+                available: Vec::new(),
+            },
             other => AppError::OllamaUnavailable(other.to_string()),
         }
     }

@@ -42,6 +42,7 @@ struct SimRequest {
 pub async fn chat(State(sim): State<Simulator>, body: Bytes) -> Response {
     let received_at = Instant::now();
     sim.count_request();
+    sim.record_chat(&body);
     let req: ChatRequest = match parse(&body) {
         Ok(req) => req,
         Err(message) => return wire::error_response(StatusCode::BAD_REQUEST, message),

@@ -44,6 +44,8 @@ struct Inner {
     in_flight: AtomicU64,
     /// Model name -> when it stops being "loaded".
     loaded: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// The body of the last `/api/chat` request (what a gateway actually sent).
+    last_chat: Mutex<Option<serde_json::Value>>,
 }
 
 impl Simulator {
@@ -89,6 +91,23 @@ impl Simulator {
     /// The axum router speaking Ollama's HTTP API.
     pub fn router(&self) -> axum::Router {
         routes::router(self.clone())
+    }
+
+    /// The body of the last `/api/chat` request received, as JSON.
+    pub fn last_chat_request(&self) -> Option<serde_json::Value> {
+        self.inner
+            .last_chat
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(super) fn record_chat(&self, body: &[u8]) {
+        *self
+            .inner
+            .last_chat
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = serde_json::from_slice(body).ok();
     }
 
     /// Counts one generation request.

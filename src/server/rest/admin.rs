@@ -1,11 +1,12 @@
 //! `/api/v1/admin/*`: for active admins only (403 for everyone else).
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
-    routing::{get, patch},
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::json::ApiJson;
 use crate::{
@@ -14,17 +15,18 @@ use crate::{
     server::{
         auth::AdminUser,
         db::users::{self, UserRow},
+        errors::ErrorBody,
         state::AppState,
     },
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/users", get(list_users))
-        .route("/admin/users/{id}", patch(update_user))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(update_user))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AdminUserView {
     id: String,
     email: String,
@@ -47,11 +49,18 @@ impl From<UserRow> for AdminUserView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct UserPage {
     items: Vec<AdminUserView>,
 }
 
+/// Every account (admins only).
+#[utoipa::path(get, path = "/admin/users", tag = "admin",
+    responses(
+        (status = 200, body = UserPage),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Not an active admin", body = ErrorBody),
+    ))]
 async fn list_users(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -64,15 +73,26 @@ async fn list_users(
     Ok(Json(UserPage { items }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UserChange {
     active: Option<bool>,
     role: Option<Role>,
 }
 
-/// Activates/deactivates an account or changes its role. An admin cannot lock themself out,
-/// and the last active admin always stays.
+/// Activate/deactivate an account or change its role (admins only).
+///
+/// An admin cannot deactivate or demote themself, and the last active admin always stays.
+#[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin",
+    params(("id" = String, Path, description = "User id")),
+    request_body = UserChange,
+    responses(
+        (status = 200, body = AdminUserView),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Would lock out the caller or the last admin", body = ErrorBody),
+    ))]
 async fn update_user(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,

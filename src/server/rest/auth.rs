@@ -1,14 +1,15 @@
 //! `/api/v1/auth/*` and `/api/v1/me`: tokens for apps (JSON), cookies for the browser.
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
     extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::json::{self, ApiJson};
 use crate::{
@@ -22,42 +23,48 @@ use crate::{
             sessions::{self, IssuedTokens},
         },
         db::users::UserRow,
+        errors::ErrorBody,
         state::AppState,
     },
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login_handler))
-        .route("/auth/refresh", post(refresh_handler))
-        .route("/auth/logout", post(logout_handler))
-        .route("/auth/password", post(change_password))
-        .route("/auth/me", get(me))
-        .route("/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login_handler))
+        .routes(routes!(refresh_handler))
+        .routes(routes!(logout_handler))
+        .routes(routes!(change_password))
+        .routes(routes!(me))
+        .routes(routes!(me_alias))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginBody {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize, Default)]
+/// Apps send the refresh token; the browser's comes in its cookie.
+#[derive(Deserialize, Default, ToSchema)]
 struct RefreshBody {
     refresh_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PasswordBody {
     current_password: String,
     new_password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TokenResponse {
+    /// Send as `Authorization: Bearer <access_token>`.
     access_token: String,
+    /// Single use: `POST /auth/refresh` returns a new pair.
     refresh_token: String,
+    /// Always `Bearer`.
     token_type: &'static str,
+    /// Seconds the access token lives.
     expires_in: i64,
     user: UserView,
 }
@@ -95,6 +102,14 @@ fn with_cookies(
     response
 }
 
+/// Log in with email and password; returns a token pair (no cookies).
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody, security(()),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 403, description = "Account deactivated", body = ErrorBody),
+        (status = 429, description = "Too many failures (Retry-After)", body = ErrorBody),
+    ))]
 async fn login_handler(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -121,6 +136,12 @@ fn presented_refresh(
     Ok((token.to_string(), true))
 }
 
+/// Trade a refresh token for a new pair (the old one is spent; reusing it ends the session).
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshBody, security(()),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "Unknown, expired, spent or revoked token", body = ErrorBody),
+    ))]
 async fn refresh_handler(
     State(state): State<AppState>,
     method: Method,
@@ -139,6 +160,9 @@ async fn refresh_handler(
     }
 }
 
+/// Revoke a refresh token (and clear the browser's cookies).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshBody, security(()),
+    responses((status = 204, description = "Logged out")))]
 async fn logout_handler(
     State(state): State<AppState>,
     method: Method,
@@ -152,7 +176,13 @@ async fn logout_handler(
     Ok(with_cookies(StatusCode::NO_CONTENT.into_response(), clear))
 }
 
-/// Changes the caller's password (the current one is required) and ends every other session.
+/// Change the caller's password (the current one is required); every other session ends.
+#[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordBody,
+    responses(
+        (status = 200, description = "A fresh token pair for this session", body = TokenResponse),
+        (status = 401, body = ErrorBody),
+        (status = 422, description = "Wrong current password, or a weak new one", body = ErrorBody),
+    ))]
 async fn change_password(
     State(state): State<AppState>,
     user: AuthUser,
@@ -166,6 +196,16 @@ async fn change_password(
     Ok(respond(&state, &row, tokens, browser))
 }
 
+/// The caller.
+#[utoipa::path(get, path = "/auth/me", tag = "auth",
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
 async fn me(user: AuthUser) -> Json<UserView> {
+    Json(user.view())
+}
+
+/// The caller (same as `/auth/me`).
+#[utoipa::path(get, path = "/me", tag = "auth",
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
+async fn me_alias(user: AuthUser) -> Json<UserView> {
     Json(user.view())
 }

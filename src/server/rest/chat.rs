@@ -1,12 +1,15 @@
-//! The streaming chat endpoints (SSE, or plain text with `Accept: text/plain`).
+//! The streaming chat endpoints (SSE, or plain text with `Accept: text/plain`): ask, re-attach,
+//! stop.
 
 use axum::{
-    Router,
+    Json,
     extract::{Path, State},
-    http::HeaderMap,
-    response::Response,
-    routing::post,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
 };
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::json::ApiJson;
 use crate::{
@@ -14,18 +17,38 @@ use crate::{
     model::{ChatRequest, PostMessage},
     server::{
         auth::AuthUser,
-        chat::{self, TurnRequest},
+        chat::{self, Turn, TurnRequest},
+        conversations_service,
+        errors::ErrorBody,
         state::AppState,
     },
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/chat", post(chat_handler))
-        .route("/conversations/{id}/messages", post(post_message))
-        .route("/conversations/{id}/stop", post(stop))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(chat_handler))
+        .routes(routes!(attach))
+        .routes(routes!(stop))
 }
 
+/// What every streaming endpoint answers with.
+const STREAM_DESCRIPTION: &str = "The answer as it is generated. `text/event-stream` (default): \
+named events `meta` (MetaEvent), `queued` (QueuedEvent, while waiting for the model), `token` \
+(TokenEvent, in order), then exactly one of `done` (DoneEvent) or `error` (ErrorEvent). With \
+`Accept: text/plain`: the answer's text only, with the ids in the `X-Conversation-Id`, \
+`X-User-Message-Id` and `X-Assistant-Message-Id` headers.";
+
+/// Ask a question, in a new conversation (no `conversation_id`) or an existing one.
+#[utoipa::path(post, path = "/chat", tag = "chat", request_body = ChatRequest,
+    responses(
+        (status = 200, description = STREAM_DESCRIPTION,
+            content((String = "text/event-stream"), (String = "text/plain"))),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such conversation of the caller", body = ErrorBody),
+        (status = 409, description = "Conversation closed, or already answering", body = ErrorBody),
+        (status = 422, description = "Empty or too long message, or a model that is not installed", body = ErrorBody),
+        (status = 503, description = "Ollama unreachable, or the waiting line is full (Retry-After)", body = ErrorBody),
+    ))]
 async fn chat_handler(
     State(state): State<AppState>,
     user: AuthUser,
@@ -41,7 +64,20 @@ async fn chat_handler(
     Ok(chat::sse::respond(turn, &headers))
 }
 
-async fn post_message(
+/// Ask a question in a conversation.
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "chat",
+    params(("id" = String, Path, description = "Conversation id")),
+    request_body = PostMessage,
+    responses(
+        (status = 200, description = STREAM_DESCRIPTION,
+            content((String = "text/event-stream"), (String = "text/plain"))),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Conversation closed, or already answering", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ))]
+pub(super) async fn post_message(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
@@ -57,22 +93,57 @@ async fn post_message(
     Ok(chat::sse::respond(turn, &headers))
 }
 
-#[derive(serde::Serialize)]
+/// Re-attach to the answer being generated: the text so far, then the rest live.
+///
+/// For a reloaded page, a second tab or another device. 204 when no answer is in flight.
+#[utoipa::path(get, path = "/conversations/{id}/stream", tag = "chat",
+    params(("id" = String, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = STREAM_DESCRIPTION,
+            content((String = "text/event-stream"), (String = "text/plain"))),
+        (status = 204, description = "No answer in flight"),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+async fn attach(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    conversations_service::owned(&state, &user, &id).await?;
+    let Some(live) = state.generations.live(&id) else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let events = live.listen();
+    let turn = Turn {
+        meta: events.meta(),
+        events,
+    };
+    Ok(chat::sse::respond(turn, &headers))
+}
+
+#[derive(Serialize, ToSchema)]
 struct StopResult {
     /// Whether an answer was in flight (it ends `stopped`, its text so far kept).
     stopped: bool,
 }
 
-/// Stops the answer being generated in the caller's conversation, if any.
+/// Stop the answer being generated in a conversation (from any tab or device).
+#[utoipa::path(post, path = "/conversations/{id}/stop", tag = "chat",
+    params(("id" = String, Path, description = "Conversation id")),
+    responses(
+        (status = 200, body = StopResult),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
 async fn stop(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-) -> Result<axum::Json<StopResult>, AppError> {
-    crate::server::db::conversations::get(&state.db, &user.id, &id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("conversation".into()))?;
-    Ok(axum::Json(StopResult {
+) -> Result<Json<StopResult>, AppError> {
+    conversations_service::owned(&state, &user, &id).await?;
+    Ok(Json(StopResult {
         stopped: state.generations.stop(&id),
     }))
 }
