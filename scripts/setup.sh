@@ -56,5 +56,15 @@ if [ "${1:-}" = "--test" ]; then
     say "npm: installing the end2end packages"
     (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
   fi
+  # Python test tools (from PyPI) in their own virtual environment.
+  PYTOOLS=target/pytools
+  if ! "$PYTOOLS/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
+    say "pip: installing the Python test tools into $PYTOOLS"
+    if ! python3 -m venv "$PYTOOLS" 2>/dev/null; then
+      apt_install python3-venv
+      python3 -m venv "$PYTOOLS"
+    fi
+    "$PYTOOLS/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
+  fi
 fi
 say "tools ready: $(cargo leptos --version), wasm-bindgen $WASM_BINDGEN_VERSION, $(wasm-opt --version 2>/dev/null | head -1)"

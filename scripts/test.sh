@@ -34,6 +34,10 @@ fi
 # to stall that render. (One server serving many requests at once is not affected.)
 timeout 20m cargo test --features ssr --test integration -- --test-threads=1
 
+step "the OpenAPI document is valid OpenAPI 3.1"
+cargo run --quiet --features ssr -- openapi > target/openapi.json
+target/pytools/bin/openapi-spec-validator target/openapi.json
+
 step "end-to-end tests (Playwright + Chromium)"
 (cd end2end && timeout 15m npx playwright test)
 

@@ -326,7 +326,7 @@ async fn admin_pool(base: &str) -> sqlx::AnyPool {
         .expect("PostgreSQL reachable")
 }
 
-async fn create_postgres_database(base: &str) -> (String, String) {
+pub async fn create_postgres_database(base: &str) -> (String, String) {
     let name = format!("energyapp_test_{}", uuid::Uuid::new_v4().simple());
     let pool = admin_pool(base).await;
     sqlx::query(&format!("create database {name}"))
@@ -338,7 +338,7 @@ async fn create_postgres_database(base: &str) -> (String, String) {
     (format!("{prefix}/{name}"), name)
 }
 
-async fn drop_postgres_database(base: &str, name: &str) {
+pub async fn drop_postgres_database(base: &str, name: &str) {
     let pool = admin_pool(base).await;
     let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
         .execute(&pool)

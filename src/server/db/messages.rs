@@ -156,7 +156,9 @@ pub async fn page(
 /// Marks answers left `streaming` by a crash as `interrupted`, keeping their last checkpoint.
 pub async fn recover_interrupted(db: &Db) -> Result<u64, AppError> {
     let done = sqlx::query(
-        "update messages set status = 'interrupted', updated_at = $1 where status = 'streaming'",
+        "update messages set status = 'interrupted', \
+         meta = '{\"interrupted_by\":\"server_restart\"}', updated_at = $1 \
+         where status = 'streaming'",
     )
     .bind(now())
     .execute(&db.pool)

@@ -55,7 +55,7 @@ struct UserPage {
 }
 
 /// Every account (admins only).
-#[utoipa::path(get, path = "/admin/users", tag = "admin",
+#[utoipa::path(get, path = "/admin/users", operation_id = "adminListUsers", tag = "admin",
     responses(
         (status = 200, body = UserPage),
         (status = 401, body = ErrorBody),
@@ -83,7 +83,7 @@ struct UserChange {
 /// Activate/deactivate an account or change its role (admins only).
 ///
 /// An admin cannot deactivate or demote themself, and the last active admin always stays.
-#[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin",
+#[utoipa::path(patch, path = "/admin/users/{id}", operation_id = "adminUpdateUser", tag = "admin",
     params(("id" = String, Path, description = "User id")),
     request_body = UserChange,
     responses(

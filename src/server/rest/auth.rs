@@ -103,7 +103,7 @@ fn with_cookies(
 }
 
 /// Log in with email and password; returns a token pair (no cookies).
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginBody, security(()),
+#[utoipa::path(post, path = "/auth/login", operation_id = "login", tag = "auth", request_body = LoginBody, security(()),
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
@@ -137,7 +137,7 @@ fn presented_refresh(
 }
 
 /// Trade a refresh token for a new pair (the old one is spent; reusing it ends the session).
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshBody, security(()),
+#[utoipa::path(post, path = "/auth/refresh", operation_id = "refresh", tag = "auth", request_body = RefreshBody, security(()),
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, description = "Unknown, expired, spent or revoked token", body = ErrorBody),
@@ -161,7 +161,7 @@ async fn refresh_handler(
 }
 
 /// Revoke a refresh token (and clear the browser's cookies).
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshBody, security(()),
+#[utoipa::path(post, path = "/auth/logout", operation_id = "logout", tag = "auth", request_body = RefreshBody, security(()),
     responses((status = 204, description = "Logged out")))]
 async fn logout_handler(
     State(state): State<AppState>,
@@ -177,7 +177,7 @@ async fn logout_handler(
 }
 
 /// Change the caller's password (the current one is required); every other session ends.
-#[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordBody,
+#[utoipa::path(post, path = "/auth/password", operation_id = "changePassword", tag = "auth", request_body = PasswordBody,
     responses(
         (status = 200, description = "A fresh token pair for this session", body = TokenResponse),
         (status = 401, body = ErrorBody),
@@ -197,14 +197,14 @@ async fn change_password(
 }
 
 /// The caller.
-#[utoipa::path(get, path = "/auth/me", tag = "auth",
+#[utoipa::path(get, path = "/auth/me", operation_id = "getMe", tag = "auth",
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
 async fn me(user: AuthUser) -> Json<UserView> {
     Json(user.view())
 }
 
 /// The caller (same as `/auth/me`).
-#[utoipa::path(get, path = "/me", tag = "auth",
+#[utoipa::path(get, path = "/me", operation_id = "getMeAlias", tag = "auth",
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
 async fn me_alias(user: AuthUser) -> Json<UserView> {
     Json(user.view())

@@ -39,7 +39,7 @@ named events `meta` (MetaEvent), `queued` (QueuedEvent, while waiting for the mo
 `X-User-Message-Id` and `X-Assistant-Message-Id` headers.";
 
 /// Ask a question, in a new conversation (no `conversation_id`) or an existing one.
-#[utoipa::path(post, path = "/chat", tag = "chat", request_body = ChatRequest,
+#[utoipa::path(post, path = "/chat", operation_id = "chat", tag = "chat", request_body = ChatRequest,
     responses(
         (status = 200, description = STREAM_DESCRIPTION,
             content((String = "text/event-stream"), (String = "text/plain"))),
@@ -65,7 +65,7 @@ async fn chat_handler(
 }
 
 /// Ask a question in a conversation.
-#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "chat",
+#[utoipa::path(post, path = "/conversations/{id}/messages", operation_id = "postMessage", tag = "chat",
     params(("id" = String, Path, description = "Conversation id")),
     request_body = PostMessage,
     responses(
@@ -96,7 +96,7 @@ pub(super) async fn post_message(
 /// Re-attach to the answer being generated: the text so far, then the rest live.
 ///
 /// For a reloaded page, a second tab or another device. 204 when no answer is in flight.
-#[utoipa::path(get, path = "/conversations/{id}/stream", tag = "chat",
+#[utoipa::path(get, path = "/conversations/{id}/stream", operation_id = "attachToAnswer", tag = "chat",
     params(("id" = String, Path, description = "Conversation id")),
     responses(
         (status = 200, description = STREAM_DESCRIPTION,
@@ -130,7 +130,7 @@ struct StopResult {
 }
 
 /// Stop the answer being generated in a conversation (from any tab or device).
-#[utoipa::path(post, path = "/conversations/{id}/stop", tag = "chat",
+#[utoipa::path(post, path = "/conversations/{id}/stop", operation_id = "stopAnswer", tag = "chat",
     params(("id" = String, Path, description = "Conversation id")),
     responses(
         (status = 200, body = StopResult),

@@ -64,7 +64,7 @@ fn page_limit(limit: Option<i64>, default: i64) -> Result<i64, AppError> {
 /// List the caller's conversations, most recent activity first.
 ///
 /// Cursor pagination: conversations created while paging never shift or repeat items.
-#[utoipa::path(get, path = "/conversations", tag = "conversations", params(ListQuery),
+#[utoipa::path(get, path = "/conversations", operation_id = "listConversations", tag = "conversations", params(ListQuery),
     responses(
         (status = 200, body = ConversationPage),
         (status = 401, body = ErrorBody),
@@ -108,7 +108,7 @@ struct NewConversation {
 }
 
 /// Create an empty conversation.
-#[utoipa::path(post, path = "/conversations", tag = "conversations",
+#[utoipa::path(post, path = "/conversations", operation_id = "createConversation", tag = "conversations",
     request_body = NewConversation,
     responses(
         (status = 201, body = ConversationSummary),
@@ -145,7 +145,7 @@ struct DetailQuery {
 }
 
 /// A conversation with its latest messages.
-#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations",
+#[utoipa::path(get, path = "/conversations/{id}", operation_id = "getConversation", tag = "conversations",
     params(("id" = String, Path, description = "Conversation id"), DetailQuery),
     responses(
         (status = 200, body = ConversationDetail),
@@ -183,7 +183,7 @@ struct ConversationChange {
 }
 
 /// Rename, close or reopen, change the model or the system prompt.
-#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations",
+#[utoipa::path(patch, path = "/conversations/{id}", operation_id = "updateConversation", tag = "conversations",
     params(("id" = String, Path, description = "Conversation id")),
     request_body = ConversationChange,
     responses(
@@ -211,7 +211,7 @@ async fn update(
 }
 
 /// Delete a conversation (and stop its answer in flight). Admins still see it, marked deleted.
-#[utoipa::path(delete, path = "/conversations/{id}", tag = "conversations",
+#[utoipa::path(delete, path = "/conversations/{id}", operation_id = "deleteConversation", tag = "conversations",
     params(("id" = String, Path, description = "Conversation id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -245,7 +245,7 @@ struct MessagePage {
 }
 
 /// Page through a conversation's messages, newest page first.
-#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "conversations",
+#[utoipa::path(get, path = "/conversations/{id}/messages", operation_id = "listMessages", tag = "conversations",
     params(("id" = String, Path, description = "Conversation id"), MessagesQuery),
     responses(
         (status = 200, body = MessagePage),

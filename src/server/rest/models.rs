@@ -34,7 +34,7 @@ struct Models {
 }
 
 /// The models installed in Ollama.
-#[utoipa::path(get, path = "/models", tag = "models",
+#[utoipa::path(get, path = "/models", operation_id = "listModels", tag = "models",
     responses(
         (status = 200, body = Models),
         (status = 401, body = ErrorBody),
