@@ -195,3 +195,30 @@ test('Stop during a slow answer keeps the partial text and marks it stopped', as
   await expect(stored).toHaveAttribute('data-status', 'stopped');
   expect((await stored.getByTestId('message-content').innerText()).trim()).toBe(kept);
 });
+
+test('reloading the page mid-answer shows the answer continue to its end', async ({ page }) => {
+  await login(page);
+  const id = await ask(page, `háblame de eficiencia [sim tokens=140 delay_ms=50] #${Date.now()}`);
+  const answer = messagesOf(page, 'assistant').last();
+  const before = await whileStreaming(page, answer, 'the first words', (s) => s.text.length > 0);
+
+  await page.reload();
+  await waitForHydration(page);
+  const resumed = messagesOf(page, 'assistant').last();
+  // Still generating after the reload, with at least the text seen before, and it grows.
+  const during = await whileStreaming(page, resumed, 'the answer to go on after the reload', (s) =>
+    s.text.length > before.text.length && s.text.startsWith(before.text.slice(0, 20)),
+  );
+  await expect(page.getByTestId('composer-stop')).toBeVisible();
+  await expect(resumed).toHaveAttribute('data-status', 'complete', { timeout: 20_000 });
+  const shown = normalize(await resumed.getByTestId('message-content').textContent());
+  expect(shown.length).toBeGreaterThan(during.text.length);
+
+  // What the page shows is the whole stored answer.
+  const res = await page.request.get(`/api/v1/conversations/${id}`);
+  expect(res.status()).toBe(200);
+  const detail = await res.json();
+  const stored = detail.messages[detail.messages.length - 1];
+  expect(stored.status).toBe('complete');
+  expect(shown).toBe(normalize(stored.content));
+});

@@ -22,6 +22,18 @@ on_both_backends!(
     messages_page_backwards_to_the_first,
 );
 
+mod budget {
+    use super::*;
+
+    fn settings(s: &mut energyapp_llm::server::config::Settings) {
+        s.chat.context_budget_tokens = 400;
+    }
+
+    on_both_backends!(settings = super::settings;
+        long_conversations_send_the_newest_history_that_fits,
+    );
+}
+
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     let res = app.post_json("/api/v1/conversations", token, body).await;
     assert_eq!(res.status(), 201);
@@ -407,5 +419,40 @@ async fn messages_page_backwards_to_the_first(app: &TestApp) {
     assert_eq!(
         error_code(app.get(&base, &other).await, 404).await,
         "not_found"
+    );
+}
+
+async fn long_conversations_send_the_newest_history_that_fits(app: &TestApp) {
+    use energyapp_llm::server::chat::history::estimate_tokens;
+    let token = app.admin_token().await;
+    let c = create(app, &token, json!({})).await;
+    let id = c["id"].as_str().unwrap();
+    let filler = "consumo eléctrico ".repeat(12);
+    for i in 0..8 {
+        let events = ask(app, &token, id, &format!("pregunta {i}: {filler}")).await;
+        assert!(
+            matches!(events.last(), Some(StreamEvent::Done(_))),
+            "turn {i} answered"
+        );
+    }
+    let sent = app.sim.last_chat_request().unwrap();
+    let messages = sent["messages"].as_array().unwrap();
+    let total: usize = messages
+        .iter()
+        .map(|m| estimate_tokens(m["content"].as_str().unwrap()))
+        .sum();
+    assert!(total <= 400, "{total} tokens sent");
+    assert_eq!(messages[0]["role"], "system");
+    assert_eq!(
+        messages[1]["role"], "user",
+        "history starts with a question"
+    );
+    let last = messages.last().unwrap()["content"].as_str().unwrap();
+    assert!(last.starts_with("pregunta 7:"), "the new question is sent");
+    assert!(messages.len() < 1 + 15, "the oldest messages were left out");
+    assert!(
+        messages.len() >= 3,
+        "recent history is kept: {}",
+        messages.len()
     );
 }

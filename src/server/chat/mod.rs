@@ -1,7 +1,7 @@
 //! A chat turn: store the question, stream the answer from Ollama, store the answer.
 
 mod generate;
-mod history;
+pub mod history;
 pub mod live;
 pub mod queue;
 pub mod registry;
