@@ -4,6 +4,7 @@
 //! `model`, `error`, `stream_events`, `sse_parser`. Server only: `server`. Browser only:
 //! `client` and `hydrate()`.
 
+pub mod admin_model;
 pub mod api;
 pub mod app;
 pub mod chat_stream;

@@ -6,7 +6,8 @@ use crate::{
     server::{
         auth::AuthUser,
         db::{
-            conversations::{self, Change, Cursor, ListFilter},
+            Cursor,
+            conversations::{self, Change, ListFilter},
             messages,
         },
         state::AppState,
@@ -28,13 +29,7 @@ pub async fn list(
     cursor: Option<&str>,
     limit: i64,
 ) -> Result<(Vec<ConversationSummary>, Option<String>), AppError> {
-    let after = match cursor.filter(|c| !c.is_empty()) {
-        None => None,
-        Some(text) => Some(
-            Cursor::decode(text)
-                .ok_or_else(|| AppError::validation("cursor", "is not a cursor from this API"))?,
-        ),
-    };
+    let after = Cursor::param(cursor)?;
     let (items, next) =
         conversations::list_page(&state.db, &user.id, filter, after.as_ref(), limit).await?;
     Ok((items, next.map(|c| c.encode())))

@@ -1,5 +1,6 @@
 //! Everything that runs only on the server. Gated once, in `lib.rs`.
 
+pub mod admin;
 pub mod auth;
 pub mod bootstrap;
 pub mod chat;

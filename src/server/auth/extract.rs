@@ -53,7 +53,7 @@ impl AuthUser {
         let user = users::find_by_id(&state.db, &claims.sub)
             .await?
             .ok_or(AppError::Unauthorized)?;
-        if !user.active || claims.iat < user.sessions_valid_after {
+        if !user.active || claims.iat_ms < user.sessions_valid_after {
             return Err(AppError::Unauthorized);
         }
         Ok(AuthUser {

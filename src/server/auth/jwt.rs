@@ -15,6 +15,10 @@ pub struct Claims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
+    /// Issued-at in milliseconds: sessions ended within the same second as a token was issued
+    /// still end it.
+    #[serde(default)]
+    pub iat_ms: i64,
 }
 
 /// Signing and verifying keys.
@@ -41,8 +45,10 @@ impl JwtKeys {
 
     /// A new access token for this user.
     pub fn issue(&self, user_id: &str, role: Role) -> Result<String, AppError> {
-        let now = chrono::Utc::now().timestamp();
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now = now_ms / 1000;
         let claims = Claims {
+            iat_ms: now_ms,
             sub: user_id.to_string(),
             role,
             iss: self.issuer.clone(),

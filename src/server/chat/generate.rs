@@ -123,9 +123,11 @@ pub async fn run(state: AppState, start: Start, slot: Slot, live: Arc<Live>) {
     let meta = live.meta();
     let id = meta.assistant_message_id.clone();
     let content = live.content();
+    let mut counted = Usage::default();
     let (status, meta_json, event) = match ending {
         Ending::Complete(last) => {
             let usage = usage_of(&last);
+            counted = usage.clone();
             let json = serde_json::json!({ "model": meta.model, "done_reason": last.done_reason, "usage": usage });
             let done = DoneEvent {
                 message_id: id.clone(),
@@ -170,7 +172,8 @@ pub async fn run(state: AppState, start: Start, slot: Slot, live: Arc<Live>) {
             (MessageStatus::Failed, json, StreamEvent::Error(error))
         }
     };
-    if let Err(err) = messages::finish(&state.db, &id, &content, status, &meta_json).await {
+    if let Err(err) = messages::finish(&state.db, &id, &content, status, &meta_json, &counted).await
+    {
         tracing::error!(error = %err, message = %id, "could not store the answer");
     }
     let _ = conversations::touch(&state.db, &meta.conversation_id).await;

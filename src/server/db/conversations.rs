@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Db, new_id, now};
+use super::{Cursor, Db, new_id, now};
 use crate::{error::AppError, model::ConversationSummary};
 
 const COLUMNS: &str = "id, title, status, model, system_prompt, created_at, updated_at";
@@ -74,39 +74,6 @@ pub struct ListFilter {
     pub text: Option<String>,
 }
 
-/// A position in the list: the last item of the previous page.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cursor {
-    pub updated_at: String,
-    pub id: String,
-}
-
-impl Cursor {
-    /// Opaque to clients (hex of `updated_at|id`).
-    pub fn encode(&self) -> String {
-        format!("{}|{}", self.updated_at, self.id)
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-
-    pub fn decode(text: &str) -> Option<Cursor> {
-        if !text.len().is_multiple_of(2) || text.len() > 400 {
-            return None;
-        }
-        let bytes = (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-            .collect::<Option<Vec<u8>>>()?;
-        let text = String::from_utf8(bytes).ok()?;
-        let (updated_at, id) = text.split_once('|')?;
-        Some(Cursor {
-            updated_at: updated_at.to_string(),
-            id: id.to_string(),
-        })
-    }
-}
-
 /// One page of the caller's conversations, most recent activity first, and the cursor of the
 /// next page. Keyset pagination: conversations created meanwhile never shift a page.
 pub async fn list_page(
@@ -131,7 +98,7 @@ pub async fn list_page(
         .bind(user_id)
         .bind(filter.status.as_deref())
         .bind(pattern)
-        .bind(after.map(|c| c.updated_at.as_str()))
+        .bind(after.map(|c| c.key.as_str()))
         .bind(after.map(|c| c.id.as_str()))
         .bind(limit + 1)
         .fetch_all(&db.pool)
@@ -142,10 +109,7 @@ pub async fn list_page(
         .collect::<Result<Vec<_>, _>>()?;
     let next = if items.len() as i64 > limit {
         items.truncate(limit as usize);
-        items.last().map(|c| Cursor {
-            updated_at: c.updated_at.clone(),
-            id: c.id.clone(),
-        })
+        items.last().map(|c| Cursor::new(&c.updated_at, &c.id))
     } else {
         None
     };
@@ -153,7 +117,7 @@ pub async fn list_page(
 }
 
 /// `%`, `_` and `\` match themselves.
-fn escape_like(text: &str) -> String {
+pub fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -251,19 +215,7 @@ pub fn title_from_message(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cursor, escape_like, title_from_message};
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
-        let c = Cursor {
-            updated_at: "2026-11-25T10:00:00.000001Z".into(),
-            id: "0193a-b".into(),
-        };
-        assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        for bad in ["", "zz", "abc", "6869"] {
-            assert_eq!(Cursor::decode(bad), None, "{bad}");
-        }
-    }
+    use super::{escape_like, title_from_message};
 
     #[test]
     fn like_wildcards_are_escaped() {
@@ -279,4 +231,94 @@ mod tests {
         assert!(t.ends_with('…'));
         assert_eq!(title_from_message("   "), "Nueva conversación");
     }
+}
+
+/// Filters of the admins' conversations table (already checked).
+#[derive(Default)]
+pub struct AdminQuery<'a> {
+    pub user_id: Option<&'a str>,
+    /// `open`, `closed` or `deleted`.
+    pub status: Option<&'a str>,
+    /// Last activity bounds (RFC 3339), `[from, to)`.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// `%text%`, lowercased and escaped: in the title or any message.
+    pub like: Option<String>,
+}
+
+const ADMIN_COLUMNS: &str = "c.id, c.user_id, u.email as owner_email, c.title, \
+    case when c.deleted_at is not null then 'deleted' else c.status end as status, c.model, \
+    c.system_prompt, c.created_at, c.updated_at, \
+    (select count(*) from messages m where m.conversation_id = c.id) as messages";
+
+fn admin_from_row(
+    row: &sqlx::any::AnyRow,
+) -> Result<crate::admin_model::AdminConversation, sqlx::Error> {
+    Ok(crate::admin_model::AdminConversation {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        owner_email: row.try_get("owner_email")?,
+        title: row.try_get("title")?,
+        status: row.try_get("status")?,
+        model: row.try_get("model")?,
+        messages: row.try_get("messages")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Conversations of every user (deleted ones included), most recent activity first.
+pub async fn admin_page(
+    db: &Db,
+    query: &AdminQuery<'_>,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<(Vec<crate::admin_model::AdminConversation>, Option<Cursor>), AppError> {
+    let sql = format!(
+        "select {ADMIN_COLUMNS} from conversations c join users u on u.id = c.user_id \
+         where ($1 is null or c.user_id = $1) \
+         and ($2 is null or (case when c.deleted_at is not null then 'deleted' else c.status end) = $2) \
+         and ($3 is null or c.updated_at >= $3) and ($4 is null or c.updated_at < $4) \
+         and ($5 is null or lower(c.title) like $5 escape '\\' or exists ( \
+              select 1 from messages m where m.conversation_id = c.id \
+              and lower(m.content) like $5 escape '\\')) \
+         and ($6 is null or c.updated_at < $6 or (c.updated_at = $6 and c.id < $7)) \
+         order by c.updated_at desc, c.id desc limit $8"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(query.user_id)
+        .bind(query.status)
+        .bind(query.from.as_deref())
+        .bind(query.to.as_deref())
+        .bind(query.like.as_deref())
+        .bind(after.map(|c| c.key.as_str()))
+        .bind(after.map(|c| c.id.as_str()))
+        .bind(limit + 1)
+        .fetch_all(&db.pool)
+        .await?;
+    let mut items = rows
+        .iter()
+        .map(admin_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|c| Cursor::new(&c.updated_at, &c.id))
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// Any conversation, deleted or not, with its system prompt (admins).
+pub async fn admin_get(
+    db: &Db,
+    id: &str,
+) -> Result<Option<(crate::admin_model::AdminConversation, Option<String>)>, AppError> {
+    let sql = format!(
+        "select {ADMIN_COLUMNS} from conversations c join users u on u.id = c.user_id \
+         where c.id = $1"
+    );
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&db.pool).await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some((admin_from_row(&row)?, row.try_get("system_prompt")?)))
 }

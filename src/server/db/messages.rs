@@ -6,6 +6,7 @@ use super::{Db, new_id, now};
 use crate::{
     error::AppError,
     model::{MessageRole, MessageStatus, MessageView},
+    stream_events::Usage,
 };
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<MessageView, sqlx::Error> {
@@ -79,20 +80,25 @@ pub async fn checkpoint(db: &Db, id: &str, content: &str) -> Result<(), AppError
     Ok(())
 }
 
-/// Ends a streaming message: its final text, status and metadata (JSON).
+/// Ends a streaming message: its final text, status, metadata (JSON) and Ollama's counts.
 pub async fn finish(
     db: &Db,
     id: &str,
     content: &str,
     status: MessageStatus,
     meta: &serde_json::Value,
+    usage: &Usage,
 ) -> Result<(), AppError> {
     sqlx::query(
-        "update messages set content = $1, status = $2, meta = $3, updated_at = $4 where id = $5",
+        "update messages set content = $1, status = $2, meta = $3, prompt_tokens = $4, \
+         completion_tokens = $5, generation_ms = $6, updated_at = $7 where id = $8",
     )
     .bind(content)
     .bind(status.as_str())
     .bind(meta.to_string())
+    .bind(usage.prompt_tokens as i64)
+    .bind(usage.completion_tokens as i64)
+    .bind(usage.total_duration_ms.round() as i64)
     .bind(now())
     .bind(id)
     .execute(&db.pool)
@@ -177,4 +183,16 @@ pub async fn meta(db: &Db, id: &str) -> Result<Option<serde_json::Value>, AppErr
     Ok(Some(
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
     ))
+}
+
+/// Every message of a conversation, oldest first (admins' read-only view).
+pub async fn all(db: &Db, conversation_id: &str) -> Result<Vec<MessageView>, AppError> {
+    let rows = sqlx::query(
+        "select id, role, content, status, meta, created_at from messages \
+         where conversation_id = $1 order by created_at, id",
+    )
+    .bind(conversation_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?)
 }

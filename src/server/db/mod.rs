@@ -3,9 +3,12 @@
 //! Queries use portable SQL (`$n` placeholders, text ids and timestamps) through sqlx's
 //! `Any` driver, so nothing above this module knows which database it talks to.
 
+pub mod audit;
 pub mod conversations;
+mod cursor;
 pub mod messages;
 pub mod refresh_tokens;
+pub mod usage;
 pub mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -14,6 +17,8 @@ use sqlx::{
     AnyPool, Executor,
     any::{AnyConnectOptions, AnyPoolOptions},
 };
+
+pub use cursor::Cursor;
 
 use crate::error::AppError;
 

@@ -3,14 +3,14 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::json::{self, ApiJson};
+use super::json::{self, ApiJson, ApiQuery};
 use crate::{
     error::AppError,
     model::{ConversationDetail, ConversationSummary, MessageView},
@@ -73,7 +73,7 @@ fn page_limit(limit: Option<i64>, default: i64) -> Result<i64, AppError> {
 async fn list(
     State(state): State<AppState>,
     user: AuthUser,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ConversationPage>, AppError> {
     let limit = page_limit(query.limit, 50)?;
     let status = query.status.filter(|s| !s.is_empty());
@@ -156,7 +156,7 @@ async fn detail(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    Query(query): Query<DetailQuery>,
+    ApiQuery(query): ApiQuery<DetailQuery>,
 ) -> Result<Json<ConversationDetail>, AppError> {
     let limit = page_limit(query.messages, DEFAULT_MESSAGES)?;
     Ok(Json(service::detail(&state, &user, &id, limit).await?))
@@ -257,7 +257,7 @@ async fn message_page(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    Query(query): Query<MessagesQuery>,
+    ApiQuery(query): ApiQuery<MessagesQuery>,
 ) -> Result<Json<MessagePage>, AppError> {
     let limit = page_limit(query.limit, 50)?;
     service::owned(&state, &user, &id).await?;

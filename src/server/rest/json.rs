@@ -43,3 +43,24 @@ pub fn optional<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, AppError>
             _ => AppError::BadRequest(e.to_string()),
         })
 }
+
+/// A query-string extractor whose rejections use the API's error shape (422).
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(e) => Err(AppError::validation("query", e.body_text())),
+        }
+    }
+}
