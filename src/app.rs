@@ -10,7 +10,14 @@ use leptos_router::{
 use crate::{
     i18n::t,
     pages::{
-        account::AccountPage, chat::ChatLayout, conversation::ConversationPane, login::LoginPage,
+        account::AccountPage,
+        admin::{
+            AdminAuditPage, AdminConversationPage, AdminConversationsPage, AdminHome, AdminLayout,
+            AdminUsagePage, AdminUsersPage,
+        },
+        chat::ChatLayout,
+        conversation::ConversationPane,
+        login::LoginPage,
     },
 };
 
@@ -44,6 +51,14 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <p class="not-found">{t().not_found}</p> }>
                 <Route path=path!("/login") view=LoginPage />
+                <ParentRoute path=path!("/admin") view=AdminLayout>
+                    <Route path=path!("") view=AdminHome />
+                    <Route path=path!("users") view=AdminUsersPage />
+                    <Route path=path!("conversations") view=AdminConversationsPage />
+                    <Route path=path!("conversations/:id") view=AdminConversationPage />
+                    <Route path=path!("usage") view=AdminUsagePage />
+                    <Route path=path!("audit") view=AdminAuditPage />
+                </ParentRoute>
                 <ParentRoute path=path!("") view=ChatLayout>
                     <Route path=path!("") view=ConversationPane />
                     <Route path=path!("c/:id") view=ConversationPane />

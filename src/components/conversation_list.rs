@@ -30,7 +30,7 @@ pub fn ConversationList() -> impl IntoView {
                                     view! {
                                         <li>
                                             <A href=href attr:class=move || if active() { "conversation-item active" } else { "conversation-item" } attr:data-testid="conversation-item">
-                                                {c.title}
+                                                {if c.title.is_empty() { t().new_chat.to_string() } else { c.title }}
                                             </A>
                                         </li>
                                     }

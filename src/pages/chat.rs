@@ -9,7 +9,7 @@ use crate::{
         chat_state::ChatState, conversation_list::ConversationList, ollama_banner::OllamaBanner,
     },
     i18n::t,
-    model::UserView,
+    model::{Role, UserView},
 };
 
 #[component]
@@ -31,7 +31,7 @@ pub fn ChatLayout() -> impl IntoView {
 
 /// The access token expired but the session may live on: refresh it, then load the page again.
 #[component]
-fn RestoreSession() -> impl IntoView {
+pub fn RestoreSession() -> impl IntoView {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async {
@@ -60,6 +60,9 @@ fn SignedIn(user: UserView) -> impl IntoView {
                     <A href="/account" attr:class="user-email" attr:data-testid="user-email" attr:title=t().account>
                         {user.email.clone()}
                     </A>
+                    {(user.role == Role::Admin).then(|| view! {
+                        <A href="/admin/users" attr:class="admin-link" attr:data-testid="admin-link">{crate::i18n::ta().admin}</A>
+                    })}
                     <ActionForm action=logout>
                         <button type="submit" class="link" data-testid="logout">{t().sign_out}</button>
                     </ActionForm>

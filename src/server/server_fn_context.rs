@@ -35,6 +35,19 @@ impl ServerFnContext {
         AuthUser::from_headers(&self.state, &self.parts.method, &self.parts.headers).await
     }
 
+    /// The signed-in caller, who must be an active admin (403 otherwise), with their address.
+    pub async fn admin(&self) -> Result<super::admin::Actor, AppError> {
+        let user = self.user().await?;
+        if user.role != crate::model::Role::Admin {
+            return Err(AppError::Forbidden);
+        }
+        let ip = super::auth::extract::client_ip(&self.state, &self.parts);
+        Ok(super::admin::Actor {
+            user,
+            ip: Some(ip.to_string()),
+        })
+    }
+
     /// Gives the response the status (and Retry-After) of an error.
     pub fn finish<T>(&self, result: Result<T, AppError>) -> Result<T, AppError> {
         if let Err(err) = &result {

@@ -664,8 +664,12 @@ async fn usage_equals_the_sums_of_the_stored_answers(app: &TestApp) {
     let report = json_of(app.get("/api/v1/admin/usage", &admin).await, 200).await;
     assert_eq!(report["group_by"], "day");
     let rows = report["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 1, "all today");
-    let today = &rows[0];
+    assert_eq!(rows.len(), 30, "one row per day of the default range");
+    assert!(
+        rows[..29].iter().all(|r| r["messages"] == 0),
+        "all activity is today's"
+    );
+    let today = &rows[29];
     assert_eq!(
         today["key"],
         chrono::Utc::now().format("%Y-%m-%d").to_string()
@@ -696,7 +700,13 @@ async fn usage_equals_the_sums_of_the_stored_answers(app: &TestApp) {
         200,
     )
     .await;
-    assert!(past["rows"].as_array().unwrap().is_empty());
+    let past_rows = past["rows"].as_array().unwrap();
+    assert_eq!(past_rows.len(), 31);
+    assert!(
+        past_rows
+            .iter()
+            .all(|r| r["messages"] == 0 && r["prompt_tokens"] == 0)
+    );
     assert_eq!(past["totals"]["messages"], 0);
     for query in [
         "group_by=week",

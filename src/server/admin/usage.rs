@@ -10,6 +10,29 @@ use crate::{
     },
 };
 
+/// One row per day of the range (days without activity are zeros): a continuous series.
+fn every_day(
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    rows: Vec<crate::admin_model::UsageRow>,
+) -> Vec<crate::admin_model::UsageRow> {
+    let mut by_day: std::collections::HashMap<String, _> =
+        rows.into_iter().map(|r| (r.key.clone(), r)).collect();
+    from.iter_days()
+        .take_while(|d| *d <= to)
+        .map(|d| {
+            let key = d.format("%Y-%m-%d").to_string();
+            by_day
+                .remove(&key)
+                .unwrap_or_else(|| crate::admin_model::UsageRow {
+                    label: key.clone(),
+                    key,
+                    ..Default::default()
+                })
+        })
+        .collect()
+}
+
 /// Longest report, in days.
 const MAX_DAYS: i64 = 366;
 
@@ -49,6 +72,11 @@ pub async fn report(
         group,
     )
     .await?;
+    let rows = if group == GroupBy::Day {
+        every_day(from_day, to_day, rows)
+    } else {
+        rows
+    };
     Ok(UsageReport {
         from: from_day.format("%Y-%m-%d").to_string(),
         to: to_day.format("%Y-%m-%d").to_string(),

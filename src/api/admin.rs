@@ -1,0 +1,129 @@
+//! Server functions of the admin views (the same services as `/api/v1/admin`).
+
+use leptos::{prelude::*, server_fn::codec::Json};
+
+use crate::{
+    admin_model::{
+        AdminConversationDetail, AdminConversationPage, AdminUser, AuditFilter, AuditPage,
+        ConversationFilter, CreatedUser, UsageReport, UserFilter, UserPage,
+    },
+    error::AppError,
+    model::Role,
+};
+
+#[server(endpoint = "admin_users", input = Json)]
+pub async fn admin_users(filter: UserFilter) -> Result<UserPage, AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        cx.admin().await?;
+        admin::users::list(&cx.state, &filter).await
+    }
+    .await;
+    cx.finish(result)
+}
+
+#[server(endpoint = "admin_update_user", input = Json)]
+pub async fn admin_update_user(
+    id: String,
+    active: Option<bool>,
+    role: Option<Role>,
+) -> Result<AdminUser, AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let actor = cx.admin().await?;
+        admin::users::update(&cx.state, &actor, &id, active, role).await
+    }
+    .await;
+    cx.finish(result)
+}
+
+#[server(endpoint = "admin_create_user", input = Json)]
+pub async fn admin_create_user(
+    email: String,
+    role: Role,
+    password: Option<String>,
+) -> Result<CreatedUser, AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let actor = cx.admin().await?;
+        admin::users::create(&cx.state, &actor, &email, role, password.as_deref()).await
+    }
+    .await;
+    cx.finish(result)
+}
+
+/// Returns the generated password (shown once).
+#[server(endpoint = "admin_reset_password", input = Json)]
+pub async fn admin_reset_password(id: String) -> Result<Option<String>, AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let actor = cx.admin().await?;
+        admin::users::reset_password(&cx.state, &actor, &id, None).await
+    }
+    .await;
+    cx.finish(result)
+}
+
+#[server(endpoint = "admin_conversations", input = Json)]
+pub async fn admin_conversations(
+    filter: ConversationFilter,
+) -> Result<AdminConversationPage, AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        cx.admin().await?;
+        admin::conversations::list(&cx.state, &filter).await
+    }
+    .await;
+    cx.finish(result)
+}
+
+#[server(endpoint = "admin_conversation", input = Json)]
+pub async fn admin_conversation(id: String) -> Result<AdminConversationDetail, AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        cx.admin().await?;
+        admin::conversations::detail(&cx.state, &id).await
+    }
+    .await;
+    cx.finish(result)
+}
+
+#[server(endpoint = "admin_usage", input = Json)]
+pub async fn admin_usage(
+    from: Option<String>,
+    to: Option<String>,
+    group_by: Option<String>,
+) -> Result<UsageReport, AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        cx.admin().await?;
+        admin::usage::report(
+            &cx.state,
+            from.as_deref(),
+            to.as_deref(),
+            group_by.as_deref(),
+        )
+        .await
+    }
+    .await;
+    cx.finish(result)
+}
+
+#[server(endpoint = "admin_audit", input = Json)]
+pub async fn admin_audit(filter: AuditFilter) -> Result<AuditPage, AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        cx.admin().await?;
+        admin::audit::list(&cx.state, &filter).await
+    }
+    .await;
+    cx.finish(result)
+}
