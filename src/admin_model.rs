@@ -174,3 +174,56 @@ pub struct AuditFilter {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
+
+/// An API key as admins see it (never its secret).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    pub owner_id: String,
+    pub owner_email: String,
+    /// The first characters of the secret, to recognise it (`ea_1a2b3c4d`).
+    pub prefix: String,
+    /// `None`: every installed model.
+    pub allowed_models: Option<Vec<String>>,
+    pub rate_limit_per_min: Option<i64>,
+    pub monthly_token_budget: Option<i64>,
+    /// Whether its chats are stored as conversations (for supervision).
+    pub store_conversations: bool,
+    pub expires_at: Option<String>,
+    pub disabled: bool,
+    pub revoked_at: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    /// This calendar month (UTC).
+    pub requests_this_month: i64,
+    pub prompt_tokens_this_month: i64,
+    pub completion_tokens_this_month: i64,
+}
+
+/// A new key: shown with its secret once.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreatedApiKey {
+    pub key: ApiKeyView,
+    /// `ea_...`: give it to the application now; it cannot be shown again.
+    pub secret: String,
+}
+
+/// What a new key may do.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    pub name: String,
+    /// The account the key acts as (by id or email).
+    pub owner: String,
+    pub allowed_models: Option<Vec<String>>,
+    pub rate_limit_per_min: Option<i64>,
+    pub monthly_token_budget: Option<i64>,
+    #[serde(default)]
+    pub store_conversations: bool,
+    /// RFC 3339 instant or `YYYY-MM-DD` (end of that day, UTC); must be in the future.
+    pub expires_at: Option<String>,
+}

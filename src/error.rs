@@ -40,6 +40,8 @@ pub enum AppError {
     },
     #[error("the language model is unavailable: {0}")]
     OllamaUnavailable(String),
+    #[error("this API key's monthly token budget is used up")]
+    QuotaExceeded,
     #[error("the server is busy: try again in {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
     #[error("internal server error")]
@@ -72,6 +74,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::UnknownModel { .. } => "unknown_model",
             AppError::Busy { .. } => "server_busy",
+            AppError::QuotaExceeded => "insufficient_quota",
             AppError::OllamaUnavailable(_) => "ollama_unavailable",
             AppError::Internal => "internal",
             AppError::Transport(_) => "transport",
@@ -87,7 +90,7 @@ impl AppError {
             AppError::BadRequest(_) => 400,
             AppError::PayloadTooLarge => 413,
             AppError::MethodNotAllowed => 405,
-            AppError::TooManyRequests { .. } => 429,
+            AppError::TooManyRequests { .. } | AppError::QuotaExceeded => 429,
             AppError::Validation { .. } | AppError::UnknownModel { .. } => 422,
             AppError::Conflict(_) => 409,
             AppError::OllamaUnavailable(_) | AppError::Busy { .. } => 503,

@@ -100,6 +100,7 @@ pub fn error_message(err: &crate::error::AppError) -> String {
         E::Conflict(_) => "No es posible en el estado actual.".into(),
         E::UnknownModel { .. } => "Ese modelo no está instalado.".into(),
         E::OllamaUnavailable(_) => t().ollama_down.into(),
+        E::QuotaExceeded => "Se ha agotado el presupuesto de tokens de esta clave.".into(),
         E::Busy { retry_after_secs } => {
             format!("Hay mucha demanda ahora mismo. Vuelve a intentarlo en {retry_after_secs} s.")
         }

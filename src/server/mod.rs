@@ -14,6 +14,7 @@ pub mod http;
 pub mod logging;
 pub mod ollama;
 pub mod ollama_sim;
+pub mod openai;
 pub mod rest;
 pub mod server_fn_context;
 pub mod startup;

@@ -38,7 +38,7 @@ impl ServerFnContext {
     /// The signed-in caller, who must be an active admin (403 otherwise), with their address.
     pub async fn admin(&self) -> Result<super::admin::Actor, AppError> {
         let user = self.user().await?;
-        if user.role != crate::model::Role::Admin {
+        if user.role != crate::model::Role::Admin || user.key.is_some() {
             return Err(AppError::Forbidden);
         }
         let ip = super::auth::extract::client_ip(&self.state, &self.parts);

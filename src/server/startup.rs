@@ -114,6 +114,7 @@ pub async fn build_state(
         jwt: Arc::new(jwt),
         throttle: Arc::new(throttle),
         generations: Default::default(),
+        key_limits: Default::default(),
         shutdown,
     })
 }

@@ -28,6 +28,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Answers being generated now (one per conversation, stoppable).
     pub generations: Generations,
+    /// Requests per API key in the last minute.
+    pub key_limits: super::auth::api_keys::KeyRateLimiter,
     /// Becomes `true` when in-flight answers must stop (end of the shutdown grace period).
     pub shutdown: watch::Receiver<bool>,
 }

@@ -71,6 +71,7 @@ async fn non_admins_are_refused_on_every_admin_route(app: &TestApp) {
                     "get" => app.http.get(&url),
                     "post" => app.http.post(&url).json(&json!({})),
                     "patch" => app.http.patch(&url).json(&json!({})),
+                    "delete" => app.http.delete(&url),
                     other => panic!("unexpected {other}"),
                 };
                 match token {

@@ -11,6 +11,7 @@ mod conversations;
 mod faults;
 mod health;
 mod live;
+mod openai;
 mod openapi;
 mod pages;
 mod perimeter;

@@ -2,6 +2,7 @@
 //! functions. Admins supervise: they manage accounts and read conversations, never edit them.
 //! Every change is written to the audit log.
 
+pub mod api_keys;
 pub mod audit;
 pub mod conversations;
 mod dates;

@@ -22,6 +22,8 @@ pub struct AuthUser {
     pub id: String,
     pub email: String,
     pub role: Role,
+    /// Set when the request came with an API key (`ea_...`) rather than a session.
+    pub key: Option<std::sync::Arc<super::api_keys::KeyGrant>>,
 }
 
 impl AuthUser {
@@ -49,6 +51,21 @@ impl AuthUser {
         if from_cookie {
             require_same_site(method, headers)?;
         }
+        if !from_cookie && token.starts_with(super::api_keys::KEY_PREFIX) {
+            let key = super::api_keys::verify(state, token).await?;
+            let owner = users::find_by_id(&state.db, &key.owner_id)
+                .await?
+                .ok_or(AppError::Unauthorized)?;
+            if !owner.active {
+                return Err(AppError::Unauthorized);
+            }
+            return Ok(AuthUser {
+                id: owner.id,
+                email: owner.email,
+                role: owner.role,
+                key: Some(std::sync::Arc::new(key.into())),
+            });
+        }
         let claims = state.jwt.verify(token)?;
         let user = users::find_by_id(&state.db, &claims.sub)
             .await?
@@ -60,6 +77,7 @@ impl AuthUser {
             id: user.id,
             email: user.email,
             role: user.role,
+            key: None,
         })
     }
 }
@@ -87,7 +105,8 @@ impl FromRequestParts<AppState> for AdminUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let user = AuthUser::from_request_parts(parts, state).await?;
-        if user.role != Role::Admin {
+        // Keys are for applications: they never reach the admin routes.
+        if user.role != Role::Admin || user.key.is_some() {
             return Err(AppError::Forbidden);
         }
         Ok(AdminUser(user))

@@ -47,7 +47,14 @@ enum Ending {
     Failed(OllamaError),
 }
 
-pub async fn run(state: AppState, start: Start, slot: Slot, live: Arc<Live>) {
+/// `key_id`: the API key the answer was asked with, whose usage it counts towards.
+pub async fn run(
+    state: AppState,
+    start: Start,
+    slot: Slot,
+    live: Arc<Live>,
+    key_id: Option<String>,
+) {
     let grace = Duration::from_millis(state.settings.chat.reattach_grace_ms);
     let abandoned = live.abandoned(grace);
     tokio::pin!(abandoned);
@@ -177,6 +184,20 @@ pub async fn run(state: AppState, start: Start, slot: Slot, live: Arc<Live>) {
         tracing::error!(error = %err, message = %id, "could not store the answer");
     }
     let _ = conversations::touch(&state.db, &meta.conversation_id).await;
+    if let Some(key_id) = key_id {
+        let recorded = crate::server::db::api_keys::record_usage(
+            &state.db,
+            &key_id,
+            &meta.model,
+            counted.prompt_tokens as i64,
+            counted.completion_tokens as i64,
+            status.as_str(),
+        )
+        .await;
+        if let Err(err) = recorded {
+            tracing::error!(error = %err, "could not record the key's usage");
+        }
+    }
     live.end(event);
     drop(slot); // the conversation can take its next question
 }

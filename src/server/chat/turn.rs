@@ -73,6 +73,9 @@ pub async fn start_turn(
         return Err(AppError::Conflict("this conversation is closed".into()));
     }
     let model = requested_model.unwrap_or_else(|| conversation.summary.model.clone());
+    if let Some(grant) = &user.key {
+        crate::server::auth::key_limits::admit(state, grant, &model).await?;
+    }
     let conversation_id = conversation.summary.id.clone();
     let slot = state.generations.claim(&conversation_id)?;
     let entry = state.queue.join()?;
@@ -117,6 +120,7 @@ pub async fn start_turn(
             temperature: settings.ollama.temperature,
             top_p: settings.ollama.top_p,
             num_ctx: settings.ollama.num_ctx,
+            ..ChatOptions::default()
         },
         keep_alive: settings.ollama.keep_alive.clone(),
     };
@@ -163,6 +167,13 @@ pub async fn start_turn(
     let live = Live::new(meta.clone(), queued);
     let events = live.listen();
     slot.publish(&live);
-    tokio::spawn(generate::run(state.clone(), start, slot, Arc::clone(&live)));
+    let key_id = user.key.as_ref().map(|k| k.id.clone());
+    tokio::spawn(generate::run(
+        state.clone(),
+        start,
+        slot,
+        Arc::clone(&live),
+        key_id,
+    ));
     Ok(Turn { meta, events })
 }

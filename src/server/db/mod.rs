@@ -3,6 +3,7 @@
 //! Queries use portable SQL (`$n` placeholders, text ids and timestamps) through sqlx's
 //! `Any` driver, so nothing above this module knows which database it talks to.
 
+pub mod api_keys;
 pub mod audit;
 pub mod conversations;
 mod cursor;

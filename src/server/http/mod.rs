@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::handler))
         .nest("/api/v1", rest::router())
+        .nest("/v1", super::openai::router())
         .leptos_routes_with_context(&state, routes, security::set_page_csp, move || {
             shell(options.clone())
         })

@@ -8,11 +8,16 @@ pub struct ChatMessage {
     pub content: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct ChatOptions {
     pub temperature: f32,
     pub top_p: f32,
     pub num_ctx: u32,
+    /// Most tokens to generate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_predict: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Serialize)]

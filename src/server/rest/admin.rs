@@ -13,8 +13,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::json::{ApiJson, ApiQuery};
 use crate::{
     admin_model::{
-        AdminConversationDetail, AdminConversationPage, AdminUser, AuditFilter, AuditPage,
-        ConversationFilter, CreatedUser, UsageReport, UserFilter, UserPage,
+        AdminConversationDetail, AdminConversationPage, AdminUser, ApiKeyView, AuditFilter,
+        AuditPage, ConversationFilter, CreatedApiKey, CreatedUser, NewApiKey, UsageReport,
+        UserFilter, UserPage,
     },
     error::AppError,
     model::{MessageView, Role},
@@ -36,6 +37,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(conversation_messages))
         .routes(routes!(usage))
         .routes(routes!(audit))
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(update_key, revoke_key))
 }
 
 /// The admin making the request, and their address (for the audit log).
@@ -305,4 +308,89 @@ async fn audit(
     ApiQuery(filter): ApiQuery<AuditFilter>,
 ) -> Result<Json<AuditPage>, AppError> {
     Ok(Json(admin::audit::list(&state, &filter).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+struct ApiKeys {
+    items: Vec<ApiKeyView>,
+}
+
+/// Every API key with its owner and this month's usage (never the secrets).
+#[utoipa::path(get, path = "/admin/api-keys", operation_id = "adminListApiKeys", tag = "admin",
+    responses(
+        (status = 200, body = ApiKeys),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ))]
+async fn list_keys(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<ApiKeys>, AppError> {
+    Ok(Json(ApiKeys {
+        items: admin::api_keys::list(&state).await?,
+    }))
+}
+
+/// Create an API key for an application or a person; the secret is in the answer, once.
+#[utoipa::path(post, path = "/admin/api-keys", operation_id = "adminCreateApiKey", tag = "admin",
+    request_body = NewApiKey,
+    responses(
+        (status = 201, body = CreatedApiKey),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 422, description = "Bad name, owner, model, limit or expiry", body = ErrorBody),
+    ))]
+async fn create_key(
+    State(state): State<AppState>,
+    AdminActor(actor): AdminActor,
+    ApiJson(new): ApiJson<NewApiKey>,
+) -> Result<(StatusCode, Json<CreatedApiKey>), AppError> {
+    let created = admin::api_keys::create(&state, &actor, &new).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct KeyChange {
+    disabled: bool,
+}
+
+/// Disable or enable a key (takes effect on its next request).
+#[utoipa::path(patch, path = "/admin/api-keys/{id}", operation_id = "adminUpdateApiKey", tag = "admin",
+    params(("id" = String, Path, description = "Key id")),
+    request_body = KeyChange,
+    responses(
+        (status = 200, body = ApiKeyView),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The key is revoked", body = ErrorBody),
+    ))]
+async fn update_key(
+    State(state): State<AppState>,
+    AdminActor(actor): AdminActor,
+    Path(id): Path<String>,
+    ApiJson(change): ApiJson<KeyChange>,
+) -> Result<Json<ApiKeyView>, AppError> {
+    Ok(Json(
+        admin::api_keys::set_disabled(&state, &actor, &id, change.disabled).await?,
+    ))
+}
+
+/// Revoke a key for good (takes effect on its next request).
+#[utoipa::path(delete, path = "/admin/api-keys/{id}", operation_id = "adminRevokeApiKey", tag = "admin",
+    params(("id" = String, Path, description = "Key id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+async fn revoke_key(
+    State(state): State<AppState>,
+    AdminActor(actor): AdminActor,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    admin::api_keys::revoke(&state, &actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

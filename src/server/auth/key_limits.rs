@@ -1,0 +1,41 @@
+//! The limits of an API key, checked before each generation it asks for: allowed models,
+//! requests per minute, tokens per calendar month.
+
+use super::api_keys::KeyGrant;
+use crate::{
+    error::AppError,
+    server::{db::api_keys, state::AppState},
+};
+
+/// Lets a request made with `grant` generate with `model`, or says why not.
+pub async fn admit(state: &AppState, grant: &KeyGrant, model: &str) -> Result<(), AppError> {
+    if !grant.allows(model) {
+        return Err(AppError::UnknownModel {
+            model: model.to_string(),
+            available: grant.allowed_models.clone().unwrap_or_default(),
+        });
+    }
+    if let Some(per_minute) = grant.rate_limit_per_min {
+        state
+            .key_limits
+            .check(&grant.id, per_minute)
+            .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+    }
+    if let Some(budget) = grant.monthly_token_budget {
+        let used = api_keys::tokens_since(&state.db, &grant.id, &month_start()).await?;
+        if used >= budget {
+            return Err(AppError::QuotaExceeded);
+        }
+    }
+    Ok(())
+}
+
+/// The first instant of the current month (UTC), comparable with stored timestamps.
+pub fn month_start() -> String {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().date_naive();
+    format!(
+        "{}T00:00:00",
+        today.with_day(1).unwrap_or(today).format("%Y-%m-%d")
+    )
+}
