@@ -12,8 +12,8 @@ use crate::{
     pages::{
         account::AccountPage,
         admin::{
-            AdminAuditPage, AdminConversationPage, AdminConversationsPage, AdminHome, AdminLayout,
-            AdminUsagePage, AdminUsersPage,
+            AdminApiKeysPage, AdminAuditPage, AdminConversationPage, AdminConversationsPage,
+            AdminHome, AdminLayout, AdminUsagePage, AdminUsersPage,
         },
         chat::ChatLayout,
         conversation::ConversationPane,
@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("conversations") view=AdminConversationsPage />
                     <Route path=path!("conversations/:id") view=AdminConversationPage />
                     <Route path=path!("usage") view=AdminUsagePage />
+                    <Route path=path!("api-keys") view=AdminApiKeysPage />
                     <Route path=path!("audit") view=AdminAuditPage />
                 </ParentRoute>
                 <ParentRoute path=path!("") view=ChatLayout>

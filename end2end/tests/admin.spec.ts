@@ -97,3 +97,31 @@ test('a person who types an admin URL is turned away', async ({ page }) => {
   const res = await page.request.get('/api/v1/admin/users');
   expect(res.status()).toBe(403);
 });
+
+test('an admin creates an API key, an app uses it, the admin revokes it', async ({ page, request }) => {
+  await login(page);
+  await page.goto('/admin/api-keys');
+  await waitForHydration(page);
+  const name = `ERP ${Date.now()}`;
+  await page.getByTestId('new-key').click();
+  await page.getByTestId('key-name').fill(name);
+  await page.getByTestId('key-owner').fill(ADMIN_EMAIL);
+  await page.getByTestId('key-submit').click();
+  const secret = (await page.getByTestId('new-key-secret').innerText()).trim();
+  expect(secret).toMatch(/^ea_[A-Za-z0-9]{43}$/);
+  const row = page.locator(`[data-testid="key-row"][data-name="${name}"]`);
+  await expect(row).toContainText(secret.slice(0, 11));
+  expect(await page.locator('body').innerText()).toContain(secret); // shown once, here
+  await page.reload();
+  await waitForHydration(page);
+  expect(await page.locator('body').innerText()).not.toContain(secret); // and never again
+
+  const headers = { authorization: `Bearer ${secret}` };
+  expect((await request.get('/v1/models', { headers })).status()).toBe(200);
+  page.once('dialog', (dialog) => dialog.accept());
+  await row.getByTestId('revoke-key').click();
+  await expect(row).toHaveAttribute('data-state', 'Revocada');
+  const refused = await request.get('/v1/models', { headers });
+  expect(refused.status()).toBe(401);
+  expect((await refused.json()).error.code).toBe('invalid_api_key');
+});

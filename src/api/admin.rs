@@ -4,8 +4,9 @@ use leptos::{prelude::*, server_fn::codec::Json};
 
 use crate::{
     admin_model::{
-        AdminConversationDetail, AdminConversationPage, AdminUser, AuditFilter, AuditPage,
-        ConversationFilter, CreatedUser, UsageReport, UserFilter, UserPage,
+        AdminConversationDetail, AdminConversationPage, AdminUser, ApiKeyView, AuditFilter,
+        AuditPage, ConversationFilter, CreatedApiKey, CreatedUser, NewApiKey, UsageReport,
+        UserFilter, UserPage,
     },
     error::AppError,
     model::Role,
@@ -123,6 +124,57 @@ pub async fn admin_audit(filter: AuditFilter) -> Result<AuditPage, AppError> {
     let result = async {
         cx.admin().await?;
         admin::audit::list(&cx.state, &filter).await
+    }
+    .await;
+    cx.finish(result)
+}
+
+#[server(endpoint = "admin_api_keys", input = Json)]
+pub async fn admin_api_keys() -> Result<Vec<ApiKeyView>, AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        cx.admin().await?;
+        admin::api_keys::list(&cx.state).await
+    }
+    .await;
+    cx.finish(result)
+}
+
+#[server(endpoint = "admin_create_api_key", input = Json)]
+pub async fn admin_create_api_key(new: NewApiKey) -> Result<CreatedApiKey, AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let actor = cx.admin().await?;
+        admin::api_keys::create(&cx.state, &actor, &new).await
+    }
+    .await;
+    cx.finish(result)
+}
+
+#[server(endpoint = "admin_set_api_key_disabled", input = Json)]
+pub async fn admin_set_api_key_disabled(
+    id: String,
+    disabled: bool,
+) -> Result<ApiKeyView, AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let actor = cx.admin().await?;
+        admin::api_keys::set_disabled(&cx.state, &actor, &id, disabled).await
+    }
+    .await;
+    cx.finish(result)
+}
+
+#[server(endpoint = "admin_revoke_api_key", input = Json)]
+pub async fn admin_revoke_api_key(id: String) -> Result<(), AppError> {
+    use crate::server::{admin, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let actor = cx.admin().await?;
+        admin::api_keys::revoke(&cx.state, &actor, &id).await
     }
     .await;
     cx.finish(result)

@@ -14,12 +14,16 @@ use crate::{
     session::with_refresh,
 };
 
-const ACTIONS: [&str; 5] = [
+const ACTIONS: [&str; 9] = [
     "user.created",
     "user.activated",
     "user.deactivated",
     "user.role_changed",
     "user.password_reset",
+    "api_key.created",
+    "api_key.disabled",
+    "api_key.enabled",
+    "api_key.revoked",
 ];
 
 /// The fields that changed, as `field: before → after`; for a creation, the new values.

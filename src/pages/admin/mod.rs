@@ -1,5 +1,6 @@
 //! `/admin/*`: the admin views. Only active admins see them; anyone else is sent away.
 
+mod api_keys;
 mod audit;
 mod chart;
 mod conversation;
@@ -8,6 +9,7 @@ mod pager;
 mod usage;
 mod users;
 
+pub use api_keys::AdminApiKeysPage;
 pub use audit::AdminAuditPage;
 pub use conversation::AdminConversationPage;
 pub use conversations::AdminConversationsPage;
@@ -54,6 +56,7 @@ fn AdminShell(user: UserView) -> impl IntoView {
                     <A href="/admin/users" attr:data-testid="admin-nav-users">{ta().users}</A>
                     <A href="/admin/conversations" attr:data-testid="admin-nav-conversations">{ta().conversations}</A>
                     <A href="/admin/usage" attr:data-testid="admin-nav-usage">{ta().usage}</A>
+                    <A href="/admin/api-keys" attr:data-testid="admin-nav-keys">{ta().api_keys}</A>
                     <A href="/admin/audit" attr:data-testid="admin-nav-audit">{ta().audit}</A>
                 </nav>
                 <span class="admin-user muted">{user.email}</span>
