@@ -19,6 +19,8 @@ pub struct Strings {
     pub you: &'static str,
     pub assistant: &'static str,
     pub generating: &'static str,
+    pub copy: &'static str,
+    pub copied: &'static str,
     /// Followed by the position in line.
     pub queued: &'static str,
     pub status_failed: &'static str,
@@ -56,6 +58,8 @@ pub const ES: Strings = Strings {
     you: "Tú",
     assistant: "Asistente",
     generating: "generando…",
+    copy: "Copiar",
+    copied: "Copiado",
     status_failed: "La respuesta falló",
     status_stopped: "Respuesta detenida",
     status_interrupted: "Respuesta interrumpida",

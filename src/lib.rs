@@ -11,6 +11,7 @@ pub mod chat_stream;
 pub mod components;
 pub mod error;
 pub mod i18n;
+pub mod markdown;
 pub mod model;
 pub mod pages;
 pub mod session;

@@ -214,11 +214,53 @@ test('reloading the page mid-answer shows the answer continue to its end', async
   const shown = normalize(await resumed.getByTestId('message-content').textContent());
   expect(shown.length).toBeGreaterThan(during.text.length);
 
-  // What the page shows is the whole stored answer.
+  // What the page showed is the whole stored answer: the server renders the same text from
+  // the database after another reload.
   const res = await page.request.get(`/api/v1/conversations/${id}`);
   expect(res.status()).toBe(200);
   const detail = await res.json();
   const stored = detail.messages[detail.messages.length - 1];
   expect(stored.status).toBe('complete');
-  expect(shown).toBe(normalize(stored.content));
+  await page.reload();
+  await waitForHydration(page);
+  const rendered = messagesOf(page, 'assistant').last();
+  await expect(rendered).toHaveAttribute('data-status', 'complete');
+  expect(normalize(await rendered.getByTestId('message-content').textContent())).toBe(shown);
+});
+
+test('answers render Markdown safely and Copy puts a code block on the clipboard', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  let dialogs = 0;
+  page.on('dialog', (dialog) => {
+    dialogs += 1;
+    void dialog.dismiss();
+  });
+  await login(page);
+  const hostile = '<img src=x onerror=alert(1)> <script>alert(2)</script> [pulsa](javascript:alert(3))';
+  await ask(page, `[sim echo] # Informe\n\n- **uno**\n- dos\n\n\`\`\`python\nprint('hola')\n\`\`\`\n\n${hostile}`);
+  const answer = messagesOf(page, 'assistant').last();
+  await expect(answer).toHaveAttribute('data-status', 'complete', { timeout: ANSWER_TIMEOUT });
+  await expect(answer.locator('h1')).toHaveText('Informe');
+  await expect(answer.locator('li strong')).toHaveText('uno');
+  await expect(answer.locator('.code-lang')).toHaveText('python');
+
+  await answer.locator('button.copy-code').click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe("print('hola')\n");
+
+  // The hostile parts are text: no element injected, nothing ran, the link goes nowhere.
+  await expect(answer).toContainText('<img src=x onerror=alert(1)>');
+  await expect(answer).toContainText('<script>alert(2)</script>');
+  await expect(page.getByTestId('message-list').locator('img, script, iframe')).toHaveCount(0);
+  const link = answer.locator('a', { hasText: 'pulsa' });
+  await expect(link).toHaveAttribute('href', '#');
+  await expect(link).toHaveAttribute('rel', 'noopener noreferrer');
+  await expect(messagesOf(page, 'user').last()).toContainText('<script>alert(2)</script>');
+
+  // The server renders the same after a reload.
+  await page.reload();
+  await waitForHydration(page);
+  const stored = messagesOf(page, 'assistant').last();
+  await expect(stored.locator('h1')).toHaveText('Informe');
+  await expect(page.getByTestId('message-list').locator('img, script, iframe')).toHaveCount(0);
+  expect(dialogs).toBe(0);
 });

@@ -1,4 +1,5 @@
 //! Browser-only code.
 
 pub mod chat;
+pub mod clipboard;
 pub mod session;

@@ -7,7 +7,16 @@ use crate::{
     model::{MessageRole, MessageStatus},
 };
 
-/// A message bubble. Text is always rendered as text (never as HTML).
+/// A message bubble. A person's text is shown as typed; an answer is rendered as Markdown that
+/// cannot run anything (see `markdown`).
+/// Copy buttons of code blocks (browser only).
+fn on_content_click(event: &leptos::ev::MouseEvent) {
+    #[cfg(feature = "hydrate")]
+    crate::client::clipboard::copy_code_on_click(event);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = event;
+}
+
 #[component]
 pub fn MessageView(
     role: MessageRole,
@@ -42,7 +51,16 @@ pub fn MessageView(
             data-status=move || status.get().as_str()
         >
             <header class="message-author">{who} {note}</header>
-            <div class="message-content" data-testid="message-content">{move || content.get()}</div>
+            {match role {
+                MessageRole::Assistant => view! {
+                    <div class="message-content markdown" data-testid="message-content"
+                        on:click=move |ev| on_content_click(&ev)
+                        inner_html=move || crate::markdown::to_html(&content.get())></div>
+                }.into_any(),
+                _ => view! {
+                    <div class="message-content plain" data-testid="message-content">{move || content.get()}</div>
+                }.into_any(),
+            }}
             {move || error.get().map(|e| view! { <p class="message-error" role="alert">{e}</p> })}
         </article>
     }

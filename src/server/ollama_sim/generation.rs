@@ -43,11 +43,13 @@ pub struct Plan {
 impl Plan {
     /// `tokens` reply tokens for `prompt`, limited by `num_predict` (negative = no limit).
     pub fn new(prompt: &str, tokens: usize, num_predict: Option<i64>, input_chars: usize) -> Self {
+        let reply = Reply::new(prompt);
+        let tokens = reply.echo_len().unwrap_or(tokens);
         let limit = num_predict
             .and_then(|n| usize::try_from(n).ok())
             .filter(|n| *n < tokens);
         Self {
-            reply: Reply::new(prompt),
+            reply,
             count: limit.unwrap_or(tokens),
             done_reason: if limit.is_some() { "length" } else { "stop" },
             first_token_delay: Duration::ZERO,

@@ -38,7 +38,12 @@ pub fn reply_tokens(prompt: &str, tokens: usize) -> Vec<String> {
 pub struct Reply {
     rng: SplitMix64,
     sentence_start: bool,
+    /// `[sim echo]`: the prompt's own text (without the directive), a few characters at a time.
+    echo: Option<std::collections::VecDeque<String>>,
 }
+
+/// Marks a prompt whose reply is the prompt itself (for testing how answers render).
+pub const ECHO: &str = "[sim echo]";
 
 impl Reply {
     /// The sequence for `prompt`.
@@ -46,14 +51,31 @@ impl Reply {
         Self {
             rng: SplitMix64(fnv1a(prompt.as_bytes())),
             sentence_start: true,
+            echo: prompt
+                .contains(ECHO)
+                .then(|| echo_tokens(&prompt.replacen(ECHO, "", 1))),
         }
     }
+
+    /// For an echo, how many tokens the whole reply has.
+    pub fn echo_len(&self) -> Option<usize> {
+        self.echo.as_ref().map(|e| e.len())
+    }
+}
+
+/// The text in tokens of up to 4 characters (split anywhere, even inside words and markup).
+fn echo_tokens(text: &str) -> std::collections::VecDeque<String> {
+    let chars: Vec<char> = text.trim().chars().collect();
+    chars.chunks(4).map(|c| c.iter().collect()).collect()
 }
 
 impl Iterator for Reply {
     type Item = String;
 
     fn next(&mut self) -> Option<String> {
+        if let Some(echo) = &mut self.echo {
+            return echo.pop_front();
+        }
         let word = WORDS[self.rng.below(WORDS.len())];
         let separator = SEPARATORS[self.rng.below(SEPARATORS.len())];
         let mut token = if self.sentence_start {
@@ -105,6 +127,13 @@ impl SplitMix64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echo_replies_with_the_prompt_in_small_pieces() {
+        let tokens = reply_tokens("[sim echo] # Título\n`x` 👋", 100);
+        assert_eq!(tokens.concat(), "# Título\n`x` 👋");
+        assert!(tokens.iter().all(|t| t.chars().count() <= 4));
+    }
 
     #[test]
     fn deterministic_and_prefix_stable() {
