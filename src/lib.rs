@@ -8,6 +8,7 @@ pub mod admin_model;
 pub mod api;
 pub mod app;
 pub mod chat_stream;
+pub mod clock;
 pub mod components;
 pub mod error;
 pub mod i18n;

@@ -29,3 +29,42 @@ pub async fn get_conversation(id: String) -> Result<ConversationDetail, AppError
         async { conversations_service::detail(&cx.state, &cx.user().await?, &id, 200).await }.await;
     cx.finish(result)
 }
+
+/// Renames, closes or reopens one of the caller's conversations.
+#[server(endpoint = "update_conversation")]
+pub async fn update_conversation(
+    id: String,
+    title: Option<String>,
+    status: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::{
+        conversations_service::{self, ChangeRequest},
+        server_fn_context::ServerFnContext,
+    };
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let user = cx.user().await?;
+        let change = ChangeRequest {
+            title,
+            status,
+            model: None,
+            system_prompt: None,
+        };
+        conversations_service::update(&cx.state, &user, &id, change).await
+    }
+    .await;
+    cx.finish(result)
+}
+
+/// Deletes one of the caller's conversations.
+#[server(endpoint = "delete_conversation")]
+pub async fn delete_conversation(id: String) -> Result<(), AppError> {
+    use crate::server::{conversations_service, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let user = cx.user().await?;
+        conversations_service::delete(&cx.state, &user, &id).await
+    }
+    .await;
+    cx.finish(result)
+}

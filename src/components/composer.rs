@@ -9,7 +9,12 @@ use super::chat_state::ChatState;
 use crate::{chat_stream, i18n::t};
 
 #[component]
-pub fn Composer(#[prop(into)] conversation_id: Signal<Option<String>>) -> impl IntoView {
+pub fn Composer(
+    #[prop(into)] conversation_id: Signal<Option<String>>,
+    /// A closed conversation takes no new questions.
+    #[prop(into)]
+    closed: Signal<bool>,
+) -> impl IntoView {
     let chat = ChatState::get();
     let text = RwSignal::new(String::new());
     let navigate = use_navigate();
@@ -17,7 +22,7 @@ pub fn Composer(#[prop(into)] conversation_id: Signal<Option<String>>) -> impl I
         Rc::new(move |id: String| navigate(&format!("/c/{id}"), Default::default()));
     let submit = move || {
         let question = text.get_untracked();
-        if question.trim().is_empty() || chat.is_streaming() {
+        if question.trim().is_empty() || chat.is_streaming() || closed.get_untracked() {
             return;
         }
         text.set(String::new());
@@ -42,6 +47,7 @@ pub fn Composer(#[prop(into)] conversation_id: Signal<Option<String>>) -> impl I
                 aria-label=t().composer_placeholder
                 placeholder=t().composer_placeholder
                 rows="2"
+                disabled=move || closed.get()
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))
                 on:keydown=move |ev: KeyboardEvent| {

@@ -1,10 +1,15 @@
-//! `/` (a new chat) and `/c/{id}`: the messages and the composer.
+//! `/` (a new chat) and `/c/{id}`: the messages and the composer. Follows the answer as it
+//! streams unless the person scrolled up (then a "jump to latest" button appears); failed,
+//! stopped and interrupted answers offer Retry; a new chat suggests a few questions.
+
+use std::rc::Rc;
 
 use leptos::{html::Div, prelude::*};
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::{
     api::conversations::get_conversation,
+    chat_stream,
     components::{
         chat_state::{ChatState, LiveTurn},
         composer::Composer,
@@ -12,9 +17,12 @@ use crate::{
     },
     error::AppError,
     i18n::t,
-    model::{MessageRole, MessageStatus, MessageView as Message},
+    model::{ConversationDetail, MessageRole, MessageStatus, MessageView as Message},
     session::with_refresh,
 };
+
+/// How close to the bottom (px) still counts as "following the answer".
+const FOLLOW_MARGIN: i32 = 80;
 
 #[component]
 pub fn ConversationPane() -> impl IntoView {
@@ -27,11 +35,17 @@ pub fn ConversationPane() -> impl IntoView {
             match id {
                 Some(id) => with_refresh(|| get_conversation(id.clone()))
                     .await
-                    .map(|d| d.messages),
-                None => Ok(Vec::new()),
+                    .map(Some),
+                None => Ok(None),
             }
         },
     );
+    let closed = Signal::derive(move || {
+        detail
+            .get()
+            .and_then(|d| d.ok().flatten())
+            .is_some_and(|d| d.conversation.status == "closed")
+    });
     // The live turn's ids change rarely (tokens do not touch them).
     let live_ids = Memo::new(move |_| {
         chat.live.with(|l| {
@@ -46,7 +60,7 @@ pub fn ConversationPane() -> impl IntoView {
 
     // An answer still being generated (a reload, another tab): follow it live.
     Effect::new(move |_| {
-        let Some(Ok(messages)) = detail.get() else {
+        let Some(Ok(Some(detail))) = detail.get() else {
             return;
         };
         let Some(conversation) = id.get_untracked() else {
@@ -56,62 +70,142 @@ pub fn ConversationPane() -> impl IntoView {
             l.as_ref()
                 .is_some_and(|t| t.conversation_id.as_deref() == Some(conversation.as_str()))
         });
-        if !followed && let Some(turn) = LiveTurn::resume(&conversation, &messages) {
-            crate::chat_stream::resume(chat, turn);
+        if !followed && let Some(turn) = LiveTurn::resume(&conversation, &detail.messages) {
+            chat_stream::resume(chat, turn);
         }
     });
 
+    let navigate = use_navigate();
+    let ask = Callback::new(move |question: String| {
+        if chat.is_streaming() {
+            return;
+        }
+        let navigate = navigate.clone();
+        let on_new: Rc<dyn Fn(String)> =
+            Rc::new(move |id: String| navigate(&format!("/c/{id}"), Default::default()));
+        chat_stream::send(chat, id.get_untracked(), question, on_new);
+    });
+
+    // Follow the answer unless the person scrolled up to read.
+    let list = NodeRef::<Div>::new();
     let end = NodeRef::<Div>::new();
+    let following = RwSignal::new(true);
     Effect::new(move |_| {
         chat.live.track();
-        if let Some(end) = end.get() {
+        if following.get_untracked()
+            && let Some(end) = end.get()
+        {
             end.scroll_into_view_with_bool(false);
         }
     });
+    let on_scroll = move |_| {
+        if let Some(list) = list.get() {
+            let from_bottom = list.scroll_height() - list.scroll_top() - list.client_height();
+            following.set(from_bottom <= FOLLOW_MARGIN);
+        }
+    };
+    let jump = move |_| {
+        following.set(true);
+        if let Some(end) = end.get() {
+            end.scroll_into_view_with_bool(false);
+        }
+    };
 
     view! {
         <section class="conversation">
-            <div class="message-list" data-testid="message-list">
+            <div class="message-list" data-testid="message-list" node_ref=list on:scroll=on_scroll>
                 <Transition fallback=|| view! { <div class="skeleton" aria-busy="true"></div> }>
                     {move || Suspend::new(async move {
                         match detail.await {
-                            Ok(messages) => stored_messages(messages, live_ids.get(), live_here.get()).into_any(),
+                            Ok(detail) => stored_messages(detail, live_ids.get(), live_here.get(), ask).into_any(),
                             Err(AppError::NotFound(_)) => view! { <p class="muted">{t().not_found}</p> }.into_any(),
                             Err(e) => view! { <p class="form-error">{crate::i18n::error_message(&e)}</p> }.into_any(),
                         }
                     })}
                 </Transition>
-                {move || live_here.get().then(|| view! { <LiveTurnView /> })}
+                {move || live_here.get().then(|| view! { <LiveTurnView ask /> })}
                 <div class="scroll-end" node_ref=end></div>
             </div>
-            <Composer conversation_id=id />
+            <Show when=move || !following.get()>
+                <button type="button" class="jump-to-latest" data-testid="jump-to-latest" on:click=jump>
+                    {t().jump_to_latest}
+                </button>
+            </Show>
+            <Show when=move || closed.get()>
+                <p class="closed-note muted" role="status" data-testid="closed-note">{t().closed_note}</p>
+            </Show>
+            <Composer conversation_id=id closed />
         </section>
     }
 }
 
+/// Whether an answer ended in a way worth retrying.
+fn retryable(status: MessageStatus) -> bool {
+    matches!(
+        status,
+        MessageStatus::Failed | MessageStatus::Stopped | MessageStatus::Interrupted
+    )
+}
+
 fn stored_messages(
-    messages: Vec<Message>,
+    detail: Option<ConversationDetail>,
     live: Option<(Option<String>, Option<String>)>,
     live_here: bool,
+    ask: Callback<String>,
 ) -> impl IntoView {
     let (live_user, live_answer) = live.unwrap_or_default();
-    let shown: Vec<Message> = messages
+    let closed = detail
+        .as_ref()
+        .is_some_and(|d| d.conversation.status == "closed");
+    let shown: Vec<Message> = detail
+        .map(|d| d.messages)
+        .unwrap_or_default()
         .into_iter()
         .filter(|m| Some(&m.id) != live_user.as_ref() && Some(&m.id) != live_answer.as_ref())
         .collect();
     if shown.is_empty() && !live_here {
-        return view! { <p class="empty-chat">{t().empty_chat}</p> }.into_any();
+        return view! { <EmptyChat ask /> }.into_any();
     }
+    // Retry re-asks the last question, when the last answer did not end well.
+    let last_question = shown
+        .iter()
+        .rev()
+        .find(|m| m.role == MessageRole::User)
+        .map(|m| m.content.clone());
+    let last_index = shown.len().saturating_sub(1);
     shown
         .into_iter()
-        .map(|m| view! { <MessageView role=m.role content=m.content status=m.status /> })
+        .enumerate()
+        .map(|(i, m)| {
+            let retry = (i == last_index && !live_here && !closed && retryable(m.status))
+                .then(|| last_question.clone())
+                .flatten()
+                .map(|q| Callback::new(move |_| ask.run(q.clone())));
+            view! { <MessageView role=m.role content=m.content status=m.status retry /> }
+        })
         .collect_view()
         .into_any()
 }
 
+/// A new chat: a greeting and a few questions to start from.
+#[component]
+fn EmptyChat(ask: Callback<String>) -> impl IntoView {
+    view! {
+        <div class="empty-chat" data-testid="empty-chat">
+            <p>{t().empty_chat}</p>
+            <div class="suggestions">
+                {t().suggestions.iter().map(|s| view! {
+                    <button type="button" class="suggestion" data-testid="suggestion"
+                        on:click=move |_| ask.run(s.to_string())>{*s}</button>
+                }).collect_view()}
+            </div>
+        </div>
+    }
+}
+
 /// The question being answered and the answer as it streams.
 #[component]
-fn LiveTurnView() -> impl IntoView {
+fn LiveTurnView(ask: Callback<String>) -> impl IntoView {
     let chat = ChatState::get();
     let field = move |f: fn(&crate::components::chat_state::LiveTurn) -> String| {
         Signal::derive(move || chat.live.with(|l| l.as_ref().map(f).unwrap_or_default()))
@@ -128,11 +222,20 @@ fn LiveTurnView() -> impl IntoView {
     let error =
         Signal::derive(move || chat.live.with(|l| l.as_ref().and_then(|t| t.error.clone())));
     let queued = move || chat.live.with(|l| l.as_ref().and_then(|t| t.queued));
+    let retry = move || {
+        retryable(status.get()).then(|| {
+            let q = question.get_untracked();
+            Callback::new(move |_| ask.run(q.clone()))
+        })
+    };
     view! {
         <MessageView role=MessageRole::User content=question status=MessageStatus::Complete />
         {move || queued().map(|n| view! {
             <p class="queued-note" role="status" data-testid="queued">{format!("{} {n}", t().queued)}</p>
         })}
-        <MessageView role=MessageRole::Assistant content=answer status error />
+        {move || {
+            let retry = retry();
+            view! { <MessageView role=MessageRole::Assistant content=answer status error retry /> }
+        }}
     }
 }
