@@ -1,6 +1,7 @@
 //! Everything that runs only on the server. Gated once, in `lib.rs`.
 
 pub mod auth;
+pub mod backup;
 pub mod bootstrap;
 pub mod chat;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod errors;
 pub mod health;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod ollama;
 pub mod ollama_sim;
 pub mod rest;

@@ -7,6 +7,7 @@ mod auth;
 mod chat;
 mod cli;
 mod conversations;
+mod deploy;
 mod faults;
 mod health;
 mod live;

@@ -18,6 +18,7 @@ use crate::{
     model::MessageStatus,
     server::{
         db::{conversations, messages},
+        metrics,
         ollama::{ChatStream, OllamaError, wire::ChatChunk, wire::ChatRequest},
         state::AppState,
     },
@@ -91,6 +92,7 @@ pub async fn run(state: AppState, start: Start, slot: Slot, live: Arc<Live>) {
         let checkpoint_every = state.settings.chat.checkpoint_tokens.max(1);
         let checkpoint_interval = Duration::from_millis(state.settings.chat.checkpoint_ms);
         let (mut since_checkpoint, mut last_checkpoint) = (0usize, Instant::now());
+        let mut relay = metrics::Relay::start();
         let id = live.meta_id();
         loop {
             let chunk = match or_cancelled!('run, upstream.next()) {
@@ -102,6 +104,7 @@ pub async fn run(state: AppState, start: Start, slot: Slot, live: Arc<Live>) {
                 && !token.is_empty()
             {
                 live.push(token);
+                relay.token();
                 since_checkpoint += 1;
             }
             if chunk.done {
@@ -170,6 +173,7 @@ pub async fn run(state: AppState, start: Start, slot: Slot, live: Arc<Live>) {
             (MessageStatus::Failed, json, StreamEvent::Error(error))
         }
     };
+    metrics::global().answer_finished(status.as_str());
     if let Err(err) = messages::finish(&state.db, &id, &content, status, &meta_json).await {
         tracing::error!(error = %err, message = %id, "could not store the answer");
     }

@@ -31,7 +31,14 @@ pub struct Db {
     pub backend: Backend,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The embedded migrations. Forward-only and additive (see `migrations/README.md`), so that a
+/// new release can migrate while the old one still serves, and a rolled-back binary can run
+/// on a database that already has a newer migration (it ignores migrations it does not know).
+static MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> = std::sync::LazyLock::new(|| {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+});
 
 impl Db {
     /// Opens the pool; for SQLite, creates the file (and its folder) if missing and turns on
@@ -79,6 +86,20 @@ impl Db {
     }
 }
 
+/// Versions of the migrations this binary carries, oldest first.
+pub fn known_migrations() -> Vec<i64> {
+    MIGRATOR.iter().map(|m| m.version).collect()
+}
+
+/// The file behind a `sqlite:` URL; `None` for PostgreSQL or an in-memory database.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
+}
+
 /// Adds `mode=rwc` and creates the parent folder, so a fresh checkout just works.
 fn sqlite_url(url: &str) -> Result<String, sqlx::Error> {
     let rest = url
@@ -120,6 +141,18 @@ pub fn internal(err: sqlx::Error) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_paths_come_from_urls() {
+        assert_eq!(
+            sqlite_path("sqlite:///var/lib/x/app.db?mode=rwc"),
+            Some("/var/lib/x/app.db".into())
+        );
+        assert_eq!(sqlite_path("sqlite://data/a.db"), Some("data/a.db".into()));
+        assert_eq!(sqlite_path("postgres://u@h/db"), None);
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert!(!known_migrations().is_empty());
+    }
 
     #[test]
     fn sqlite_url_gets_create_mode() {
