@@ -73,6 +73,17 @@ pub fn render(m: &Metrics, g: &Gauges) -> String {
     let mut out = String::with_capacity(4096);
     header(
         &mut out,
+        "energyapp_build_info",
+        "gauge",
+        "The running release (always 1).",
+    );
+    let _ = writeln!(
+        out,
+        "energyapp_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    header(
+        &mut out,
         "energyapp_http_requests_total",
         "counter",
         "HTTP requests by method, matched route and status.",

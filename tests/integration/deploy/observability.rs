@@ -216,6 +216,11 @@ async fn metrics_move_with_traffic_and_logs_hold_no_secrets() {
         assert_eq!(get(&after, "energyapp_active_streams"), 0.0);
         assert_eq!(get(&after, "energyapp_queued_requests"), 0.0);
         assert_eq!(get(&after, "energyapp_db_pool_max"), 16.0);
+        let build = format!(
+            "energyapp_build_info{{version=\"{}\"}}",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(get(&after, &build), 1.0);
         assert!(get(&after, "energyapp_db_pool_connections") >= 1.0);
 
         // The access log: one JSON line per request, with id, user, route, status, duration.
