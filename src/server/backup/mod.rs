@@ -33,6 +33,9 @@ pub async fn backup(url: &str, to: &Path, force: bool) -> anyhow::Result<Summary
     if to.exists() && !force {
         bail!("{} exists; pass --force to replace it", to.display());
     }
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
     let partial = with_suffix(to, ".partial");
     let _ = std::fs::remove_file(&partial);
     let db = Db::connect(url, 1)

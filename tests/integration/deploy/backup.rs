@@ -60,8 +60,11 @@ async fn backup_while_streaming_then_restore_elsewhere() {
             assert!(matches!(events.next().await, Some(StreamEvent::Token(_))));
             streaming.push((meta.assistant_message_id, events));
         }
+        let metrics = app.metrics().await;
+        for gauge in ["energyapp_active_streams 2\n", "energyapp_generating 2\n"] {
+            assert!(metrics.contains(gauge), "{gauge} not in {metrics}");
+        }
         let backup = dir.path().join("backups/energyapp.db");
-        std::fs::create_dir_all(backup.parent().unwrap()).unwrap();
         let (ok, out) = cli(
             dir.path(),
             &app.database_url,
