@@ -121,6 +121,7 @@ async fn behind_caddy() {
         let caddy = Caddy::start(dir.path(), app.addr).await;
 
         streams_token_by_token(&caddy).await;
+        streams_plain_text_too(&caddy).await;
         throttles_the_forwarded_address(&caddy, &app).await;
         serves_static_assets_compressed(&caddy, &app).await;
 
@@ -156,6 +157,41 @@ async fn streams_token_by_token(caddy: &Caddy) {
     assert!(
         first < last / 2,
         "first token at {first:?}, last at {last:?}: the stream was buffered"
+    );
+}
+
+/// The same with `Accept: text/plain` (just the text): no event-stream content type for the
+/// proxy to recognise, so this relies on the Caddyfile's `flush_interval -1`.
+async fn streams_plain_text_too(caddy: &Caddy) {
+    let token = AppProcess::token_via(&caddy.base).await;
+    let asked = Instant::now();
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/chat", caddy.base))
+        .bearer_auth(&token)
+        .header("accept", "text/plain")
+        .header("accept-encoding", "gzip, zstd")
+        .json(&json!({ "message": "hola" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("content-encoding").is_none());
+    let mut body = res.bytes_stream();
+    let mut arrivals = Vec::new();
+    let mut text = Vec::new();
+    while let Some(chunk) = futures::StreamExt::next(&mut body).await {
+        let chunk = chunk.unwrap();
+        if !chunk.is_empty() {
+            arrivals.push(asked.elapsed());
+            text.extend_from_slice(&chunk);
+        }
+    }
+    assert!(!text.is_empty());
+    assert!(arrivals.len() >= 10, "{} chunks", arrivals.len());
+    let (first, last) = (arrivals[0], *arrivals.last().unwrap());
+    assert!(
+        first < last / 2,
+        "first bytes at {first:?}, last at {last:?}: the stream was buffered"
     );
 }
 
