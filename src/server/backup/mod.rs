@@ -47,6 +47,12 @@ pub async fn backup(url: &str, to: &Path, force: bool) -> anyhow::Result<Summary
         .await
         .with_context(|| format!("cannot write the backup to {}", partial.display()))?;
     db.pool.close().await;
+    // Password hashes and every conversation: readable by the owner only.
+    #[cfg(unix)]
+    std::fs::set_permissions(
+        &partial,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )?;
     let summary = inspect(&partial)
         .await
         .context("the backup does not check out")?;

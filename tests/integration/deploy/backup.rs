@@ -72,6 +72,10 @@ async fn backup_while_streaming_then_restore_elsewhere() {
         );
         assert!(ok, "{out}");
         assert!(out.contains("backup written"), "{out}");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&backup).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "the backup is private");
         let (ok, out) = cli(
             dir.path(),
             &app.database_url,
