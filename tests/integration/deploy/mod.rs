@@ -5,5 +5,6 @@ mod backup;
 mod caddy;
 mod fail2ban;
 mod observability;
+mod postgres_backup;
 mod process;
 mod tools;
