@@ -1,16 +1,23 @@
 //! Per-request observation: a request id (kept from a sane `X-Request-Id`, or new), a tracing
-//! span carrying it (so every log line of the request names it), one access-log line, and the
-//! request counter by matched route and status. Never logs the query string, headers, cookies,
-//! tokens or bodies.
+//! span carrying it (so every log line of the request names it), one access-log line when the
+//! response is over (a streamed answer included), and the request counter by matched route and
+//! status. Never logs the query string, headers, cookies, tokens or bodies.
 
-use std::{net::SocketAddr, time::Instant};
+use std::{
+    net::{IpAddr, SocketAddr},
+    pin::Pin,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
 
 use axum::{
+    body::{Body, Bytes},
     extract::{ConnectInfo, MatchedPath, Request, State},
     http::{HeaderMap, HeaderValue},
     middleware::Next,
     response::Response,
 };
+use http_body::{Frame, SizeHint};
 use tracing::Instrument;
 
 use crate::server::{
@@ -41,23 +48,96 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let mut response = next.run(request).instrument(span).await;
     let status = response.status().as_u16();
     metrics::global().http_request(&method, &route, status);
-    if state.settings.logging.access_log {
-        tracing::info!(
-            target: "access",
-            request_id = %id,
-            user_id = user_id.as_deref().unwrap_or("-"),
-            %ip,
-            method,
-            route,
-            status,
-            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "request"
-        );
-    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
-    response
+    if !state.settings.logging.access_log {
+        return response;
+    }
+    let line = AccessLine {
+        id,
+        user_id,
+        ip,
+        method,
+        route,
+        status,
+        started,
+        headers_after: started.elapsed(),
+    };
+    response.map(|inner| {
+        Body::new(LoggedBody {
+            inner,
+            line: Some(line),
+        })
+    })
+}
+
+/// What the access log says about one request.
+struct AccessLine {
+    id: String,
+    user_id: Option<String>,
+    ip: IpAddr,
+    method: String,
+    route: String,
+    status: u16,
+    started: Instant,
+    headers_after: Duration,
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+impl AccessLine {
+    fn emit(self) {
+        tracing::info!(
+            target: "access",
+            request_id = %self.id,
+            user_id = self.user_id.as_deref().unwrap_or("-"),
+            ip = %self.ip,
+            method = self.method,
+            route = self.route,
+            status = self.status,
+            ttfb_ms = ms(self.headers_after),
+            duration_ms = ms(self.started.elapsed()),
+            "request"
+        );
+    }
+}
+
+/// The response body, unchanged; the access line is written when it is dropped (sent in
+/// full, or the client went away), so a stream's line has the stream's whole duration.
+struct LoggedBody {
+    inner: Body,
+    line: Option<AccessLine>,
+}
+
+impl http_body::Body for LoggedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        if let Some(line) = self.line.take() {
+            line.emit();
+        }
+    }
 }
 
 /// The caller's `X-Request-Id` if it is short and plain, else a new one.
