@@ -31,7 +31,7 @@ pub const REQUEST_ID: &str = "x-request-id";
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(request.headers());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method()).to_owned();
     let route = route_of(&request);
     let user_id = user_id(&state, request.headers());
     let peer = request
@@ -140,6 +140,24 @@ impl Drop for LoggedBody {
     }
 }
 
+/// The method, or `OTHER` for extension methods (metric labels stay a small, fixed set).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [Method; 7] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+    ];
+    KNOWN
+        .iter()
+        .find(|m| *m == method)
+        .map_or("OTHER", |m| m.as_str())
+}
+
 /// The caller's `X-Request-Id` if it is short and plain, else a new one.
 fn request_id(headers: &HeaderMap) -> String {
     headers
@@ -180,6 +198,13 @@ fn user_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extension_methods_share_one_label() {
+        assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
+        let odd = axum::http::Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&odd), "OTHER");
+    }
 
     #[test]
     fn request_ids_from_callers_must_be_plain() {
