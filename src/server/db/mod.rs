@@ -142,6 +142,48 @@ pub fn internal(err: sqlx::Error) -> AppError {
 mod tests {
     use super::*;
 
+    /// Upgrades migrate while the previous release still serves, and roll backs run the
+    /// previous binary on the migrated schema: migrations only add (migrations/README.md).
+    #[test]
+    fn migrations_are_additive() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let forbidden = [
+            "drop ",
+            "rename ",
+            "alter column",
+            "delete from",
+            "truncate",
+        ];
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "sql") {
+                continue;
+            }
+            let sql = std::fs::read_to_string(&path).unwrap().to_lowercase();
+            let code: String = sql
+                .lines()
+                .map(|l| l.split("--").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n");
+            for word in forbidden {
+                assert!(
+                    !code.contains(word),
+                    "{}: `{word}` (migrations must be additive: add a column or table, \
+                     drop it in a later release once no binary uses it)",
+                    path.display()
+                );
+            }
+            for added in code.split("add column").skip(1) {
+                let column = added.split(';').next().unwrap_or("");
+                assert!(
+                    !column.contains("not null") || column.contains("default"),
+                    "{}: a new not-null column needs a default",
+                    path.display()
+                );
+            }
+        }
+    }
+
     #[test]
     fn sqlite_paths_come_from_urls() {
         assert_eq!(
