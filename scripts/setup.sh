@@ -4,7 +4,7 @@
 # cargo-leptos (built with no_downloads), the wasm-bindgen CLI matching Cargo.lock, and
 # wasm-opt (Debian's binaryen) for release builds.
 #   scripts/setup.sh          build tools
-#   scripts/setup.sh --test   also the test tools: Debian's chromium and the end2end npm packages
+#   scripts/setup.sh --test   also the test tools: Debian's chromium, caddy and fail2ban, the end2end npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,7 +51,9 @@ fi
 command -v wasm-opt >/dev/null || apt_install binaryen
 
 if [ "${1:-}" = "--test" ]; then
-  apt_install chromium
+  # chromium: Playwright; caddy: the reverse-proxy tests run the repo's Caddyfile;
+  # fail2ban: its fail2ban-regex checks deploy/fail2ban against the app's log lines.
+  apt_install chromium caddy fail2ban
   if [ ! -d end2end/node_modules ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     say "npm: installing the end2end packages"
     (cd end2end && npm ci --no-audit --no-fund --loglevel=error)

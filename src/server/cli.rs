@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::{
     auth::password,
-    bootstrap,
+    backup, bootstrap,
     config::Settings,
     db::{Db, users},
     logging,
@@ -43,6 +43,22 @@ enum Command {
     OllamaSim(SimArgs),
     /// Print the REST API's OpenAPI 3.1 document (JSON) and exit.
     Openapi,
+    /// Copy the SQLite database to FILE while the service runs (consistent snapshot).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a backup in place of the SQLite database (stop the service first). Checks the
+    /// file; replaces an existing database only with --force (keeping it beside).
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args, Default)]
@@ -119,7 +135,7 @@ pub async fn run() -> anyhow::Result<()> {
         _ => {}
     }
     let mut settings = Settings::load(cli.config.as_deref())?;
-    logging::init(&settings.logging)?;
+    logging::init(&settings)?;
     match command {
         Command::Serve(args) => {
             if let Some(bind) = args.bind {
@@ -130,12 +146,42 @@ pub async fn run() -> anyhow::Result<()> {
                 .until_signal()
                 .await
         }
+        // Only the schema: safe while another (older) server still serves this database; the
+        // start-up work (recovering interrupted answers, the first admin) is left to `serve`.
         Command::Migrate => {
-            startup::prepare_database(&settings).await?;
+            let db = startup::migrated_database(&settings).await?;
+            startup::ensure_first_admin(&db, &settings).await?;
             println!("migrations applied to {}", settings.database.url);
             Ok(())
         }
         Command::User(cmd) => run_user(cmd, &settings).await,
+        Command::Backup { to, force } => {
+            let s = backup::backup(&settings.database.url, &to, force).await?;
+            println!(
+                "backup written to {} ({} bytes, migration {}): {} users, {} conversations, {} messages",
+                to.display(),
+                s.bytes,
+                s.migration,
+                s.users,
+                s.conversations,
+                s.messages
+            );
+            Ok(())
+        }
+        Command::Restore { from, force } => {
+            let (s, target) = backup::restore(&settings.database.url, &from, force).await?;
+            println!(
+                "restored {} to {} (migration {}): {} users, {} conversations, {} messages; \
+                 start the service to use it",
+                from.display(),
+                target.display(),
+                s.migration,
+                s.users,
+                s.conversations,
+                s.messages
+            );
+            Ok(())
+        }
         Command::OllamaSim(_) | Command::Openapi => unreachable!("handled above"),
     }
 }

@@ -22,6 +22,7 @@ pub struct Settings {
     pub chat: ChatSection,
     pub auth: AuthSection,
     pub logging: LoggingSection,
+    pub metrics: MetricsSection,
     pub demo: DemoSection,
     /// `ENERGYAPP_BOOTSTRAP_ADMIN_EMAIL`: the admin account ensured at start.
     #[serde(skip_serializing)]
@@ -127,8 +128,33 @@ pub struct AuthSection {
 #[serde(default, deny_unknown_fields)]
 pub struct LoggingSection {
     pub level: String,
-    /// Optional file to append logs to, besides stderr.
+    /// `json` or `text`; by default JSON when `app.env` is prod, readable text in dev.
+    pub format: Option<LogFormat>,
+    /// Optional file to append logs to, besides standard output.
     pub file: Option<String>,
+    /// The file is rotated (`app.log` -> `app.log.1` -> ...) when it would grow past this.
+    pub max_file_bytes: u64,
+    /// Rotated files kept besides the current one.
+    pub max_files: usize,
+    /// One line per HTTP request (request id, user id, method, route, status, duration).
+    pub access_log: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// `GET /metrics` (Prometheus text format). Off by default.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSection {
+    pub enabled: bool,
+    /// Bearer token the scraper must send (required when enabled, at least 16 characters).
+    #[serde(skip_serializing)]
+    pub token: Option<String>,
 }
 
 /// The built-in Ollama simulator used by `serve --demo`.
@@ -193,7 +219,15 @@ impl Default for Settings {
             },
             logging: LoggingSection {
                 level: "info".into(),
+                format: None,
                 file: None,
+                max_file_bytes: 50 * 1024 * 1024,
+                max_files: 5,
+                access_log: true,
+            },
+            metrics: MetricsSection {
+                enabled: false,
+                token: None,
             },
             demo: DemoSection {
                 tokens: 60,
@@ -239,6 +273,11 @@ impl Default for AuthSection {
 impl Default for LoggingSection {
     fn default() -> Self {
         Settings::default().logging
+    }
+}
+impl Default for MetricsSection {
+    fn default() -> Self {
+        Settings::default().metrics
     }
 }
 impl Default for DemoSection {
@@ -346,6 +385,16 @@ impl Settings {
         if self.chat.max_message_chars == 0 {
             return bad("chat.max_message_chars", "must be at least 1");
         }
+        if self.metrics.enabled && self.metrics.token.as_ref().is_none_or(|t| t.len() < 16) {
+            return bad(
+                "metrics.token",
+                "must be set (at least 16 characters) when metrics.enabled is true \
+                 (ENERGYAPP_METRICS__TOKEN)",
+            );
+        }
+        if self.logging.file.is_some() && self.logging.max_file_bytes < 4096 {
+            return bad("logging.max_file_bytes", "must be at least 4096");
+        }
         if self.bootstrap_admin_email.is_some() != self.bootstrap_admin_password.is_some() {
             return bad(
                 "ENERGYAPP_BOOTSTRAP_ADMIN_EMAIL",
@@ -363,6 +412,14 @@ impl Settings {
         }
     }
 
+    /// The log format in effect (JSON in prod unless set).
+    pub fn log_format(&self) -> LogFormat {
+        self.logging.format.unwrap_or(match self.app.env {
+            RunEnv::Prod => LogFormat::Json,
+            RunEnv::Dev => LogFormat::Text,
+        })
+    }
+
     pub fn cookie_secure(&self) -> bool {
         self.auth
             .cookie_secure
@@ -371,8 +428,8 @@ impl Settings {
 }
 
 /// Top-level sections; other `ENERGYAPP_*` variables (e.g. for tests) are not settings.
-const SECTIONS: [&str; 8] = [
-    "app", "server", "database", "ollama", "chat", "auth", "logging", "demo",
+const SECTIONS: [&str; 9] = [
+    "app", "server", "database", "ollama", "chat", "auth", "logging", "metrics", "demo",
 ];
 
 /// Whether an `ENERGYAPP_*` variable (prefix removed) is a setting.
@@ -454,10 +511,38 @@ mod tests {
     }
 
     #[test]
+    fn the_production_settings_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/settings.yaml");
+        let mut s = Settings::figment(&path).extract::<Settings>().unwrap();
+        assert_eq!(s.app.env, RunEnv::Prod);
+        assert!(s.metrics.enabled && s.logging.file.is_some());
+        // Its secrets come from the env file.
+        s.auth.jwt_secret = Some("0123456789abcdef0123456789abcdef".into());
+        s.metrics.token = Some("0123456789abcdef".into());
+        let s = s.validated().unwrap();
+        assert_eq!(s.log_format(), LogFormat::Json);
+    }
+
+    #[test]
     fn only_known_sections_are_read_from_the_environment() {
         let key = |k: &str| is_setting(figment::value::UncasedStr::new(k));
         assert!(key("OLLAMA__MODEL") && key("server__bind") && key("BOOTSTRAP_ADMIN_EMAIL"));
         assert!(!key("TEST_POSTGRES_URL") && !key("CONFIG"));
+    }
+
+    #[test]
+    fn metrics_need_a_token_and_prod_logs_are_json() {
+        let err = load_yaml("metrics:\n  enabled: true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metrics.token"), "{err}");
+        let ok = load_yaml("metrics:\n  enabled: true\n  token: 0123456789abcdef\n").unwrap();
+        assert!(ok.metrics.enabled);
+        assert_eq!(ok.log_format(), LogFormat::Text);
+        let prod =
+            load_yaml("app:\n  env: prod\nauth:\n  jwt_secret: 0123456789abcdef0123456789abcdef\n")
+                .unwrap();
+        assert_eq!(prod.log_format(), LogFormat::Json);
     }
 
     #[test]

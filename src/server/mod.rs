@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backup;
 pub mod bootstrap;
 pub mod chat;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod errors;
 pub mod health;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod ollama;
 pub mod ollama_sim;
 pub mod openai;

@@ -32,6 +32,23 @@ pub fn site_root() -> String {
 
 /// Opens the database, migrates, recovers interrupted answers and ensures an admin exists.
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Db> {
+    let db = migrated_database(settings).await?;
+    let recovered = messages::recover_interrupted(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if recovered > 0 {
+        tracing::warn!(
+            count = recovered,
+            "answers left streaming by a previous run are now marked interrupted"
+        );
+    }
+    ensure_first_admin(&db, settings).await?;
+    Ok(db)
+}
+
+/// Opens the database and applies pending migrations; nothing else, so it is safe while
+/// another server (the release being replaced) still serves the same database.
+pub async fn migrated_database(settings: &Settings) -> anyhow::Result<Db> {
     let db = Db::connect(&settings.database.url, settings.database.max_connections)
         .await
         .with_context(|| {
@@ -43,16 +60,12 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Db> {
     db.migrate()
         .await
         .context("cannot apply database migrations")?;
-    let recovered = messages::recover_interrupted(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if recovered > 0 {
-        tracing::warn!(
-            count = recovered,
-            "answers left streaming by a previous run are now marked interrupted"
-        );
-    }
-    match bootstrap::ensure_admin(&db, settings)
+    Ok(db)
+}
+
+/// Creates the first admin if there is none (printing a generated password once).
+pub async fn ensure_first_admin(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    match bootstrap::ensure_admin(db, settings)
         .await
         .map_err(|e| anyhow::anyhow!("bootstrap admin: {e}"))?
     {
@@ -67,7 +80,7 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Db> {
             );
         }
     }
-    Ok(db)
+    Ok(())
 }
 
 /// The built state of the application.

@@ -8,6 +8,7 @@ mod auth;
 mod chat;
 mod cli;
 mod conversations;
+mod deploy;
 mod faults;
 mod health;
 mod live;

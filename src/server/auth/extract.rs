@@ -132,7 +132,7 @@ pub fn require_same_site(method: &Method, headers: &HeaderMap) -> Result<(), App
 }
 
 /// The Bearer token, if an Authorization header is present (a malformed one is refused).
-fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -24,7 +24,10 @@ pub async fn check_credentials(
     if email.is_empty() || password.is_empty() || email.len() > 320 || password.len() > 1024 {
         return Err(AppError::InvalidCredentials);
     }
-    state.throttle.check(email, ip)?;
+    if let Err(refused) = state.throttle.check(email, ip) {
+        failed_login(ip, "throttled");
+        return Err(refused);
+    }
     let user = users::find_by_email(&state.db, email).await?;
     let verified = match &user {
         Some(user) => password::verify(password, &user.password_hash).await,
@@ -35,7 +38,7 @@ pub async fn check_credentials(
     };
     let Some(user) = user.filter(|_| verified) else {
         let hold_back = state.throttle.failed(email, ip);
-        tracing::info!(%ip, "failed login");
+        failed_login(ip, "bad_credentials");
         tokio::time::sleep(hold_back).await;
         return Err(AppError::InvalidCredentials);
     };
@@ -44,5 +47,14 @@ pub async fn check_credentials(
         return Err(AppError::AccountDisabled);
     }
     users::touch_login(&state.db, &user.id).await?;
+    tracing::info!(user_id = %user.id, %ip, "login succeeded");
     Ok(user)
+}
+
+/// The line Fail2Ban matches (`deploy/fail2ban/filter.d/energyapp-llm.conf`): the address is
+/// inside the message so it reads the same in text and JSON logs. Keep it stable; it never
+/// carries the email or the password.
+fn failed_login(ip: IpAddr, reason: &str) {
+    crate::server::metrics::global().login_failed();
+    tracing::warn!("failed login ip={ip} reason={reason}");
 }

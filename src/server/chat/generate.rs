@@ -18,6 +18,7 @@ use crate::{
     model::MessageStatus,
     server::{
         db::{conversations, messages},
+        metrics,
         ollama::{ChatStream, OllamaError, wire::ChatChunk, wire::ChatRequest},
         state::AppState,
     },
@@ -98,6 +99,7 @@ pub async fn run(
         let checkpoint_every = state.settings.chat.checkpoint_tokens.max(1);
         let checkpoint_interval = Duration::from_millis(state.settings.chat.checkpoint_ms);
         let (mut since_checkpoint, mut last_checkpoint) = (0usize, Instant::now());
+        let mut relay = metrics::Relay::start();
         let id = live.meta_id();
         loop {
             let chunk = match or_cancelled!('run, upstream.next()) {
@@ -109,6 +111,7 @@ pub async fn run(
                 && !token.is_empty()
             {
                 live.push(token);
+                relay.token();
                 since_checkpoint += 1;
             }
             if chunk.done {
@@ -179,6 +182,7 @@ pub async fn run(
             (MessageStatus::Failed, json, StreamEvent::Error(error))
         }
     };
+    metrics::global().answer_finished(status.as_str());
     if let Err(err) = messages::finish(&state.db, &id, &content, status, &meta_json, &counted).await
     {
         tracing::error!(error = %err, message = %id, "could not store the answer");

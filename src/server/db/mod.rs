@@ -37,7 +37,14 @@ pub struct Db {
     pub backend: Backend,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The embedded migrations. Forward-only and additive (see `migrations/README.md`), so that a
+/// new release can migrate while the old one still serves, and a rolled-back binary can run
+/// on a database that already has a newer migration (it ignores migrations it does not know).
+static MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> = std::sync::LazyLock::new(|| {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+});
 
 impl Db {
     /// Opens the pool; for SQLite, creates the file (and its folder) if missing and turns on
@@ -85,6 +92,20 @@ impl Db {
     }
 }
 
+/// Versions of the migrations this binary carries, oldest first.
+pub fn known_migrations() -> Vec<i64> {
+    MIGRATOR.iter().map(|m| m.version).collect()
+}
+
+/// The file behind a `sqlite:` URL; `None` for PostgreSQL or an in-memory database.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
+}
+
 /// Adds `mode=rwc` and creates the parent folder, so a fresh checkout just works.
 fn sqlite_url(url: &str) -> Result<String, sqlx::Error> {
     let rest = url
@@ -126,6 +147,60 @@ pub fn internal(err: sqlx::Error) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Upgrades migrate while the previous release still serves, and roll backs run the
+    /// previous binary on the migrated schema: migrations only add (migrations/README.md).
+    #[test]
+    fn migrations_are_additive() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let forbidden = [
+            "drop ",
+            "rename ",
+            "alter column",
+            "delete from",
+            "truncate",
+        ];
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "sql") {
+                continue;
+            }
+            let sql = std::fs::read_to_string(&path).unwrap().to_lowercase();
+            let code: String = sql
+                .lines()
+                .map(|l| l.split("--").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n");
+            for word in forbidden {
+                assert!(
+                    !code.contains(word),
+                    "{}: `{word}` (migrations must be additive: add a column or table, \
+                     drop it in a later release once no binary uses it)",
+                    path.display()
+                );
+            }
+            for added in code.split("add column").skip(1) {
+                let column = added.split(';').next().unwrap_or("");
+                assert!(
+                    !column.contains("not null") || column.contains("default"),
+                    "{}: a new not-null column needs a default",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sqlite_paths_come_from_urls() {
+        assert_eq!(
+            sqlite_path("sqlite:///var/lib/x/app.db?mode=rwc"),
+            Some("/var/lib/x/app.db".into())
+        );
+        assert_eq!(sqlite_path("sqlite://data/a.db"), Some("data/a.db".into()));
+        assert_eq!(sqlite_path("postgres://u@h/db"), None);
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert!(!known_migrations().is_empty());
+    }
 
     #[test]
     fn sqlite_url_gets_create_mode() {

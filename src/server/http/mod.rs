@@ -1,6 +1,7 @@
 //! The HTTP service: routes, headers, listener and graceful shutdown.
 
 mod cors;
+mod observe;
 mod security;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
@@ -17,7 +18,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::{net::TcpListener, sync::watch};
 use tower_http::{catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer};
 
-use super::{health, rest, state::AppState};
+use super::{health, metrics, rest, state::AppState};
 use crate::app::{App, shell};
 
 /// The whole application as one router.
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     let allowed = cors::AllowedOrigins(Arc::new(state.settings.server.cors_origins.clone()));
     Router::new()
         .route("/health", get(health::handler))
+        .route("/metrics", get(metrics::handler))
         .nest("/api/v1", rest::router())
         .nest("/v1", super::openai::router())
         .leptos_routes_with_context(&state, routes, security::set_page_csp, move || {
@@ -44,6 +46,10 @@ pub fn router(state: AppState) -> Router {
         .layer(header_default(header::REFERRER_POLICY, "same-origin"))
         .layer(header_default(header::X_FRAME_OPTIONS, "DENY"))
         .layer(CatchPanicLayer::custom(security::panic_response))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .with_state(state)
 }
 

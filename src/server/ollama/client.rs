@@ -63,10 +63,14 @@ impl OllamaClient {
             .post(format!("{}/api/chat", self.host))
             .json(request)
             .send();
+        let asked = std::time::Instant::now();
         let response = tokio::time::timeout(self.idle_timeout, send)
             .await
             .map_err(|_| OllamaError::IdleTimeout(self.idle_timeout.as_secs()))?
             .map_err(|e| self.unreachable(&e))?;
+        crate::server::metrics::global()
+            .ollama_chat_latency
+            .observe(asked.elapsed().as_secs_f64());
         let status = response.status();
         if !status.is_success() {
             let message = error_message(response).await;
@@ -89,6 +93,7 @@ impl OllamaClient {
 
     /// The installed models.
     pub async fn tags(&self) -> Result<Vec<ModelInfo>, OllamaError> {
+        let asked = std::time::Instant::now();
         let response = self
             .http
             .get(format!("{}/api/tags", self.host))
@@ -96,6 +101,9 @@ impl OllamaClient {
             .send()
             .await
             .map_err(|e| self.unreachable(&e))?;
+        crate::server::metrics::global()
+            .ollama_tags_latency
+            .observe(asked.elapsed().as_secs_f64());
         if !response.status().is_success() {
             let status = response.status().as_u16();
             return Err(OllamaError::Status {
