@@ -13,11 +13,7 @@ pub fn send(
     question: String,
     on_new_conversation: Rc<dyn Fn(String)>,
 ) {
-    use leptos::prelude::Set;
-    chat.live.set(Some(LiveTurn::new(
-        conversation_id.clone(),
-        question.clone(),
-    )));
+    chat.begin(LiveTurn::new(conversation_id.clone(), question.clone()));
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(crate::client::chat::stream_answer(
         chat,

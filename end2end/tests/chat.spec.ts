@@ -264,3 +264,88 @@ test('answers render Markdown safely and Copy puts a code block on the clipboard
   await expect(page.getByTestId('message-list').locator('img, script, iframe')).toHaveCount(0);
   expect(dialogs).toBe(0);
 });
+
+test('the sidebar finds, renames, closes and deletes conversations', async ({ page }) => {
+  await login(page);
+  const tag = `${Date.now()}`;
+  const first = await ask(page, `Alfa ${tag} [sim tokens=4]`);
+  await expect(messagesOf(page, 'assistant').last()).toHaveAttribute('data-status', 'complete', { timeout: ANSWER_TIMEOUT });
+  await page.getByTestId('new-chat').click();
+  await ask(page, `Beta ${tag} [sim tokens=4]`);
+  await expect(messagesOf(page, 'assistant').last()).toHaveAttribute('data-status', 'complete', { timeout: ANSWER_TIMEOUT });
+
+  const rows = page.getByTestId('conversation-row');
+  await page.getByTestId('conversation-search').fill(`alfa ${tag}`);
+  await expect(rows).toHaveCount(1);
+  const row = rows.first();
+  await expect(page.getByText('Hoy', { exact: true })).toBeVisible();
+
+  await row.hover();
+  await row.getByTestId('rename').click();
+  await row.getByTestId('rename-input').fill(`Renombrada ${tag}`);
+  await row.getByTestId('rename-input').press('Enter');
+  await page.getByTestId('conversation-search').fill(`renombrada ${tag}`);
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first().getByTestId('conversation-item')).toHaveText(`Renombrada ${tag}`);
+
+  // Closed: read-only until reopened.
+  await rows.first().getByTestId('conversation-item').click();
+  await expect(page).toHaveURL(atPath(`/c/${first}`));
+  await rows.first().hover();
+  await rows.first().getByTestId('toggle-closed').click();
+  await expect(rows.first()).toHaveAttribute('data-closed', 'true');
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.getByTestId('closed-note')).toBeVisible();
+  await expect(page.getByTestId('composer-input')).toBeDisabled();
+  const closedRow = page.getByTestId('conversation-row').filter({ hasText: `Renombrada ${tag}` });
+  await closedRow.hover();
+  await closedRow.getByTestId('toggle-closed').click();
+  await expect(closedRow).toHaveAttribute('data-closed', 'false');
+
+  // Deleting the open conversation goes back to a new chat.
+  page.once('dialog', (dialog) => dialog.accept());
+  await closedRow.hover();
+  await closedRow.getByTestId('delete').click();
+  await expect(page).toHaveURL(atPath('/'));
+  await expect(page.getByTestId('conversation-row').filter({ hasText: `Renombrada ${tag}` })).toHaveCount(0);
+  await expect(page.getByTestId('conversation-row').filter({ hasText: `Beta ${tag}` })).toHaveCount(1);
+});
+
+test('Retry asks again after a failure and after Stop', async ({ page }) => {
+  await login(page);
+  const failing = `falla ${Date.now()} [sim fault=error_mid:2]`;
+  await ask(page, failing);
+  const failed = messagesOf(page, 'assistant').last();
+  await expect(failed).toHaveAttribute('data-status', 'failed', { timeout: ANSWER_TIMEOUT });
+  await failed.getByTestId('retry').click();
+  await expect(messagesOf(page, 'user')).toHaveCount(2);
+  await expect(messagesOf(page, 'user').last()).toHaveText(new RegExp(failing.replace(/[[\]]/g, '\\$&')));
+  await expect(messagesOf(page, 'assistant').last()).toHaveAttribute('data-status', 'failed', { timeout: ANSWER_TIMEOUT });
+
+  await page.getByTestId('new-chat').click();
+  const slow = `despacio ${Date.now()} [sim tokens=200 delay_ms=50]`;
+  await ask(page, slow);
+  const answer = messagesOf(page, 'assistant').last();
+  await expect(answer.getByTestId('message-content')).not.toHaveText('', { timeout: ANSWER_TIMEOUT });
+  await page.getByTestId('composer-stop').click();
+  await expect(answer).toHaveAttribute('data-status', 'stopped', { timeout: ANSWER_TIMEOUT });
+  await answer.getByTestId('retry').click();
+  await expect(messagesOf(page, 'user')).toHaveCount(2);
+  const again = messagesOf(page, 'assistant').last();
+  await expect(again).toHaveAttribute('data-status', 'streaming');
+  await expect(again.getByTestId('message-content')).not.toHaveText('', { timeout: ANSWER_TIMEOUT });
+  await page.getByTestId('composer-stop').click();
+  await expect(again).toHaveAttribute('data-status', 'stopped', { timeout: ANSWER_TIMEOUT });
+});
+
+test('a new chat suggests questions, and one click asks it', async ({ page }) => {
+  await login(page);
+  await expect(page.getByTestId('empty-chat')).toBeVisible();
+  const suggestion = page.getByTestId('suggestion').first();
+  const text = (await suggestion.innerText()).trim();
+  await suggestion.click();
+  await expect(page).toHaveURL(atConversation, { timeout: ANSWER_TIMEOUT });
+  await expect(messagesOf(page, 'user').last().getByTestId('message-content')).toHaveText(text);
+  await expect(messagesOf(page, 'assistant').last()).toHaveAttribute('data-status', 'complete', { timeout: ANSWER_TIMEOUT });
+});

@@ -63,6 +63,8 @@ impl LiveTurn {
 #[derive(Clone, Copy)]
 pub struct ChatState {
     pub live: RwSignal<Option<LiveTurn>>,
+    /// Turns of this page's conversation that ended since it was loaded (newest last).
+    pub earlier: RwSignal<Vec<LiveTurn>>,
     /// Bumped when the conversation list should be fetched again.
     pub list_version: RwSignal<u32>,
 }
@@ -71,6 +73,7 @@ impl ChatState {
     pub fn provide() -> ChatState {
         let state = ChatState {
             live: RwSignal::new(None),
+            earlier: RwSignal::new(Vec::new()),
             list_version: RwSignal::new(0),
         };
         provide_context(state);
@@ -79,6 +82,36 @@ impl ChatState {
 
     pub fn get() -> ChatState {
         expect_context::<ChatState>()
+    }
+
+    /// Ids of the messages shown as turns of this page (not to be shown again from storage).
+    pub fn turn_message_ids(&self, conversation_id: Option<&str>) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut add = |t: &LiveTurn| {
+            if t.conversation_id.as_deref() == conversation_id {
+                ids.extend(t.user_message_id.clone());
+                ids.extend(t.assistant_message_id.clone());
+            }
+        };
+        self.earlier.with(|e| e.iter().for_each(&mut add));
+        self.live.with(|l| l.iter().for_each(&mut add));
+        ids
+    }
+
+    /// Starts a new turn; the one before it, if of the same conversation, stays on the page.
+    pub fn begin(&self, turn: LiveTurn) {
+        let previous = self.live.get_untracked();
+        let conversation = turn.conversation_id.clone();
+        self.earlier.update(|earlier| {
+            earlier.retain(|t| conversation.is_some() && t.conversation_id == conversation);
+            if let Some(p) = previous
+                && conversation.is_some()
+                && p.conversation_id == conversation
+            {
+                earlier.push(p);
+            }
+        });
+        self.live.set(Some(turn));
     }
 
     pub fn is_streaming(&self) -> bool {

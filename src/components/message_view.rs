@@ -24,8 +24,8 @@ pub fn MessageView(
     #[prop(into)] status: Signal<MessageStatus>,
     #[prop(into, optional)] error: Signal<Option<String>>,
     /// Offered on a failed, stopped or interrupted answer: asks the question again.
-    #[prop(default = None)]
-    retry: Option<Callback<()>>,
+    #[prop(into, optional)]
+    retry: Signal<Option<Callback<()>>>,
 ) -> impl IntoView {
     let who = match role {
         MessageRole::User => t().you,
@@ -65,7 +65,7 @@ pub fn MessageView(
                 }.into_any(),
             }}
             {move || error.get().map(|e| view! { <p class="message-error" role="alert">{e}</p> })}
-            {retry.map(|retry| view! {
+            {move || retry.get().map(|retry| view! {
                 <button type="button" class="button small retry" data-testid="retry" on:click=move |_| retry.run(())>
                     {t().retry}
                 </button>

@@ -40,19 +40,8 @@ pub fn ConversationPane() -> impl IntoView {
             }
         },
     );
-    let closed = Signal::derive(move || {
-        detail
-            .get()
-            .and_then(|d| d.ok().flatten())
-            .is_some_and(|d| d.conversation.status == "closed")
-    });
-    // The live turn's ids change rarely (tokens do not touch them).
-    let live_ids = Memo::new(move |_| {
-        chat.live.with(|l| {
-            l.as_ref()
-                .map(|t| (t.user_message_id.clone(), t.assistant_message_id.clone()))
-        })
-    });
+    // Messages shown as this page's turns (their ids change rarely; tokens do not touch them).
+    let turn_ids = Memo::new(move |_| chat.turn_message_ids(id.get().as_deref()));
     let live_here = Memo::new(move |_| {
         chat.live
             .with(|l| l.as_ref().is_some_and(|t| t.conversation_id == id.get()))
@@ -111,30 +100,41 @@ pub fn ConversationPane() -> impl IntoView {
         }
     };
 
+    // Everything that depends on the conversation (closed or not) renders inside the
+    // Transition, so the server and the hydrating browser build the same structure.
     view! {
         <section class="conversation">
-            <div class="message-list" data-testid="message-list" node_ref=list on:scroll=on_scroll>
-                <Transition fallback=|| view! { <div class="skeleton" aria-busy="true"></div> }>
-                    {move || Suspend::new(async move {
-                        match detail.await {
-                            Ok(detail) => stored_messages(detail, live_ids.get(), live_here.get(), ask).into_any(),
-                            Err(AppError::NotFound(_)) => view! { <p class="muted">{t().not_found}</p> }.into_any(),
-                            Err(e) => view! { <p class="form-error">{crate::i18n::error_message(&e)}</p> }.into_any(),
-                        }
-                    })}
-                </Transition>
-                {move || live_here.get().then(|| view! { <LiveTurnView ask /> })}
-                <div class="scroll-end" node_ref=end></div>
-            </div>
-            <Show when=move || !following.get()>
-                <button type="button" class="jump-to-latest" data-testid="jump-to-latest" on:click=jump>
-                    {t().jump_to_latest}
-                </button>
-            </Show>
-            <Show when=move || closed.get()>
-                <p class="closed-note muted" role="status" data-testid="closed-note">{t().closed_note}</p>
-            </Show>
-            <Composer conversation_id=id closed />
+            <Transition fallback=|| view! { <div class="message-list"><div class="skeleton" aria-busy="true"></div></div> }>
+                {move || Suspend::new(async move {
+                    let detail = detail.await;
+                    let closed = matches!(&detail, Ok(Some(d)) if d.conversation.status == "closed");
+                    // Only this part follows the turns (so the composer and the live answer
+                    // are not rebuilt when a turn starts or ends).
+                    let detail = StoredValue::new(detail);
+                    let stored = move || match detail.get_value() {
+                        Ok(detail) => stored_messages(detail, turn_ids.get(), live_here.get(), ask).into_any(),
+                        Err(AppError::NotFound(_)) => view! { <p class="muted">{t().not_found}</p> }.into_any(),
+                        Err(e) => view! { <p class="form-error">{crate::i18n::error_message(&e)}</p> }.into_any(),
+                    };
+                    view! {
+                        <div class="message-list" data-testid="message-list" node_ref=list on:scroll=on_scroll>
+                            {stored}
+                            {move || earlier_turns(chat, id.get())}
+                            {move || live_here.get().then(|| view! { <LiveTurnView ask /> })}
+                            <div class="scroll-end" node_ref=end></div>
+                        </div>
+                        <Show when=move || !following.get()>
+                            <button type="button" class="jump-to-latest" data-testid="jump-to-latest" on:click=jump>
+                                {t().jump_to_latest}
+                            </button>
+                        </Show>
+                        {closed.then(|| view! {
+                            <p class="closed-note muted" role="status" data-testid="closed-note">{t().closed_note}</p>
+                        })}
+                        <Composer conversation_id=id closed />
+                    }
+                })}
+            </Transition>
         </section>
     }
 }
@@ -147,13 +147,27 @@ fn retryable(status: MessageStatus) -> bool {
     )
 }
 
+/// Turns of this conversation that ended since the page loaded.
+fn earlier_turns(chat: ChatState, conversation: Option<String>) -> impl IntoView {
+    chat.earlier
+        .get()
+        .into_iter()
+        .filter(|t| conversation.is_some() && t.conversation_id == conversation)
+        .map(|t| {
+            view! {
+                <MessageView role=MessageRole::User content=t.question status=MessageStatus::Complete />
+                <MessageView role=MessageRole::Assistant content=t.answer status=t.status error=t.error />
+            }
+        })
+        .collect_view()
+}
+
 fn stored_messages(
     detail: Option<ConversationDetail>,
-    live: Option<(Option<String>, Option<String>)>,
+    turn_ids: Vec<String>,
     live_here: bool,
     ask: Callback<String>,
 ) -> impl IntoView {
-    let (live_user, live_answer) = live.unwrap_or_default();
     let closed = detail
         .as_ref()
         .is_some_and(|d| d.conversation.status == "closed");
@@ -161,7 +175,7 @@ fn stored_messages(
         .map(|d| d.messages)
         .unwrap_or_default()
         .into_iter()
-        .filter(|m| Some(&m.id) != live_user.as_ref() && Some(&m.id) != live_answer.as_ref())
+        .filter(|m| !turn_ids.contains(&m.id))
         .collect();
     if shown.is_empty() && !live_here {
         return view! { <EmptyChat ask /> }.into_any();
@@ -181,7 +195,7 @@ fn stored_messages(
                 .then(|| last_question.clone())
                 .flatten()
                 .map(|q| Callback::new(move |_| ask.run(q.clone())));
-            view! { <MessageView role=m.role content=m.content status=m.status retry /> }
+            view! { <MessageView role=m.role content=m.content status=m.status retry=Signal::stored(retry) /> }
         })
         .collect_view()
         .into_any()
@@ -222,20 +236,17 @@ fn LiveTurnView(ask: Callback<String>) -> impl IntoView {
     let error =
         Signal::derive(move || chat.live.with(|l| l.as_ref().and_then(|t| t.error.clone())));
     let queued = move || chat.live.with(|l| l.as_ref().and_then(|t| t.queued));
-    let retry = move || {
+    let retry = Signal::derive(move || {
         retryable(status.get()).then(|| {
             let q = question.get_untracked();
             Callback::new(move |_| ask.run(q.clone()))
         })
-    };
+    });
     view! {
         <MessageView role=MessageRole::User content=question status=MessageStatus::Complete />
         {move || queued().map(|n| view! {
             <p class="queued-note" role="status" data-testid="queued">{format!("{} {n}", t().queued)}</p>
         })}
-        {move || {
-            let retry = retry();
-            view! { <MessageView role=MessageRole::Assistant content=answer status error retry /> }
-        }}
+        <MessageView role=MessageRole::Assistant content=answer status error retry />
     }
 }
