@@ -349,3 +349,34 @@ test('a new chat suggests questions, and one click asks it', async ({ page }) =>
   await expect(messagesOf(page, 'user').last().getByTestId('message-content')).toHaveText(text);
   await expect(messagesOf(page, 'assistant').last()).toHaveAttribute('data-status', 'complete', { timeout: ANSWER_TIMEOUT });
 });
+
+test('a long conversation opens at its latest messages and loads older ones when scrolling up', async ({ page, request }) => {
+  test.setTimeout(120_000);
+  const auth = await request.post('/api/v1/auth/login', { data: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+  const headers = { authorization: `Bearer ${(await auth.json()).access_token}` };
+  const created = await request.post('/api/v1/conversations', { headers, data: { title: `Larga ${Date.now()}` } });
+  const id = (await created.json()).id as string;
+  for (let i = 0; i < 150; i++) {
+    const res = await request.post(`/api/v1/conversations/${id}/messages`, {
+      headers: { ...headers, accept: 'text/plain' },
+      data: { content: `pregunta ${i} [sim tokens=1]` },
+    });
+    expect(res.ok()).toBeTruthy();
+    await res.text();
+  }
+
+  await login(page);
+  await page.goto(`/c/${id}`);
+  await waitForHydration(page);
+  await expect(messages(page)).toHaveCount(50);
+  await expect(messagesOf(page, 'user').last().getByTestId('message-content')).toHaveText('pregunta 149 [sim tokens=1]');
+  const list = page.getByTestId('message-list');
+  for (const expected of [100, 150, 200, 250, 300]) {
+    await list.evaluate((el) => el.scrollTo(0, 0));
+    await expect(messages(page)).toHaveCount(expected);
+  }
+  await expect(messagesOf(page, 'user').first().getByTestId('message-content')).toHaveText('pregunta 0 [sim tokens=1]');
+  // Nothing is shown twice.
+  const questions = await messagesOf(page, 'user').getByTestId('message-content').allInnerTexts();
+  expect(new Set(questions).size).toBe(150);
+});

@@ -25,8 +25,10 @@ pub async fn list_conversations() -> Result<Vec<ConversationSummary>, AppError> 
 pub async fn get_conversation(id: String) -> Result<ConversationDetail, AppError> {
     use crate::server::{conversations_service, server_fn_context::ServerFnContext};
     let cx = ServerFnContext::get()?;
-    let result =
-        async { conversations_service::detail(&cx.state, &cx.user().await?, &id, 200).await }.await;
+    let result = async {
+        conversations_service::detail(&cx.state, &cx.user().await?, &id, OLDER_PAGE).await
+    }
+    .await;
     cx.finish(result)
 }
 
@@ -68,3 +70,25 @@ pub async fn delete_conversation(id: String) -> Result<(), AppError> {
     .await;
     cx.finish(result)
 }
+
+/// Messages older than `before`, oldest first, and whether even older ones exist.
+#[server(endpoint = "older_messages")]
+pub async fn older_messages(
+    id: String,
+    before: String,
+) -> Result<(Vec<crate::model::MessageView>, bool), AppError> {
+    use crate::server::{conversations_service, db::messages, server_fn_context::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let user = cx.user().await?;
+        conversations_service::owned(&cx.state, &user, &id).await?;
+        messages::page(&cx.state.db, &id, Some(&before), OLDER_PAGE)
+            .await?
+            .ok_or_else(|| AppError::validation("before", "is not a message of this conversation"))
+    }
+    .await;
+    cx.finish(result)
+}
+
+/// Messages loaded at once when scrolling up.
+pub const OLDER_PAGE: i64 = 50;

@@ -8,7 +8,7 @@ use leptos::{html::Div, prelude::*};
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::{
-    api::conversations::get_conversation,
+    api::conversations::{get_conversation, older_messages},
     chat_stream,
     components::{
         chat_state::{ChatState, LiveTurn},
@@ -87,10 +87,56 @@ pub fn ConversationPane() -> impl IntoView {
             end.scroll_into_view_with_bool(false);
         }
     });
+    // Older messages, loaded when the person scrolls to the top (a long conversation opens
+    // with only its latest messages).
+    let older = RwSignal::new(Vec::<Message>::new());
+    let older_more = RwSignal::new(None::<bool>);
+    let loading_older = RwSignal::new(false);
+    let shown_first = StoredValue::new((None::<String>, false));
+    Effect::new(move |_| {
+        id.track();
+        older.set(Vec::new());
+        older_more.set(None);
+    });
+    let load_older = move || {
+        let (first_stored, stored_more) = shown_first.get_value();
+        let before = older
+            .with_untracked(|o| o.first().map(|m| m.id.clone()))
+            .or(first_stored);
+        let more = older_more.get_untracked().unwrap_or(stored_more);
+        let (Some(before), Some(conversation)) = (before, id.get_untracked()) else {
+            return;
+        };
+        if !more || loading_older.get_untracked() {
+            return;
+        }
+        loading_older.set(true);
+        leptos::task::spawn_local(async move {
+            let height_before = list.get_untracked().map(|l| l.scroll_height());
+            let page = with_refresh(|| older_messages(conversation.clone(), before.clone())).await;
+            if let Ok((mut messages, more)) = page {
+                older.update(|o| {
+                    messages.append(o);
+                    *o = messages;
+                });
+                older_more.set(Some(more));
+                // Keep what the person was reading where it was.
+                request_animation_frame(move || {
+                    if let (Some(l), Some(h)) = (list.get_untracked(), height_before) {
+                        l.set_scroll_top(l.scroll_top() + l.scroll_height() - h);
+                    }
+                });
+            }
+            loading_older.set(false);
+        });
+    };
     let on_scroll = move |_| {
         if let Some(list) = list.get() {
             let from_bottom = list.scroll_height() - list.scroll_top() - list.client_height();
             following.set(from_bottom <= FOLLOW_MARGIN);
+            if list.scroll_top() < FOLLOW_MARGIN {
+                load_older();
+            }
         }
     };
     let jump = move |_| {
@@ -108,6 +154,9 @@ pub fn ConversationPane() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let detail = detail.await;
                     let closed = matches!(&detail, Ok(Some(d)) if d.conversation.status == "closed");
+                    if let Ok(Some(d)) = &detail {
+                        shown_first.set_value((d.messages.first().map(|m| m.id.clone()), d.has_more));
+                    }
                     // Only this part follows the turns (so the composer and the live answer
                     // are not rebuilt when a turn starts or ends).
                     let detail = StoredValue::new(detail);
@@ -118,6 +167,10 @@ pub fn ConversationPane() -> impl IntoView {
                     };
                     view! {
                         <div class="message-list" data-testid="message-list" node_ref=list on:scroll=on_scroll>
+                            {move || loading_older.get().then(|| view! { <p class="muted older-loading">{t().loading}</p> })}
+                            {move || older.get().into_iter().map(|m| view! {
+                                <MessageView role=m.role content=m.content status=m.status />
+                            }).collect_view()}
                             {stored}
                             {move || earlier_turns(chat, id.get())}
                             {move || live_here.get().then(|| view! { <LiveTurnView ask /> })}
