@@ -48,10 +48,23 @@ pub fn RestoreSession() -> impl IntoView {
 #[component]
 fn SignedIn(user: UserView) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
+    // On a phone the conversations fold away behind a button.
+    let open = RwSignal::new(false);
     view! {
         <div class="chat-layout">
-            <aside class="sidebar">
+            <aside class=move || if open.get() { "sidebar open" } else { "sidebar" }
+                on:click=move |ev| {
+                    // Choosing a conversation folds the list again.
+                    if clicked_a_link(&ev) {
+                        open.set(false);
+                    }
+                }>
                 <div class="sidebar-head">
+                    <button type="button" class="sidebar-toggle" data-testid="sidebar-toggle"
+                        aria-expanded=move || open.get().to_string() aria-label=t().conversations
+                        on:click=move |ev| { ev.stop_propagation(); open.update(|o| *o = !*o); }>
+                        "☰"
+                    </button>
                     <span class="brand">{t().app_name}</span>
                     <A href="/" attr:class="button new-chat" attr:data-testid="new-chat">{t().new_chat}</A>
                 </div>
@@ -73,5 +86,23 @@ fn SignedIn(user: UserView) -> impl IntoView {
                 <Outlet />
             </main>
         </div>
+    }
+}
+
+/// Whether a click landed on a link (a conversation or the new-chat button).
+fn clicked_a_link(event: &leptos::ev::MouseEvent) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("a").ok().flatten())
+            .is_some()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = event;
+        false
     }
 }
