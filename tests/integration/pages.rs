@@ -4,8 +4,12 @@ use serde_json::json;
 
 use crate::common::{ADMIN_EMAIL, Backend, TestApp, read_events};
 
+/// A page request; a page that never finishes rendering fails the test instead of hanging it.
 fn html(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
-    app.http.get(app.url(path)).header("accept", "text/html")
+    app.http
+        .get(app.url(path))
+        .header("accept", "text/html")
+        .timeout(std::time::Duration::from_secs(60))
 }
 
 /// Logs in the way the login form does and returns the session cookie.
