@@ -16,8 +16,6 @@ use crate::{
 
 /// Messages returned with a conversation unless asked otherwise.
 pub const DEFAULT_MESSAGES: i64 = 50;
-/// Most items in one page.
-pub const MAX_PAGE: i64 = 200;
 /// Longest system prompt.
 const MAX_SYSTEM_PROMPT_CHARS: usize = 8_000;
 

@@ -65,22 +65,16 @@ pub fn AdminAuditPage() -> impl IntoView {
             with_refresh(|| admin_audit(filter.clone())).await
         },
     );
-    let on_filter = move |signal: RwSignal<String>| {
-        move |ev: leptos::ev::Event| {
-            signal.set(event_target_value(&ev));
-            pager.reset();
-        }
-    };
     view! {
         <section class="admin-page" data-testid="admin-audit">
             <h1>{ta().audit}</h1>
             <div class="filters">
-                <select aria-label=ta().action on:change=on_filter(action) data-testid="filter-action">
+                <select aria-label=ta().action on:change=pager.filter(action) data-testid="filter-action">
                     <option value="">{ta().any_action}</option>
                     {ACTIONS.into_iter().map(|a| view! { <option value=a>{audit_action(a)}</option> }).collect_view()}
                 </select>
-                <label>{ta().from} " " <input type="date" on:change=on_filter(from) /></label>
-                <label>{ta().to} " " <input type="date" on:change=on_filter(to) /></label>
+                <label>{ta().from} " " <input type="date" on:change=pager.filter(from) /></label>
+                <label>{ta().to} " " <input type="date" on:change=pager.filter(to) /></label>
             </div>
             <Transition fallback=|| view! { <div class="skeleton" aria-busy="true"></div> }>
                 {move || Suspend::new(async move {

@@ -45,26 +45,20 @@ pub fn AdminConversationsPage() -> impl IntoView {
             with_refresh(|| admin_conversations(filter.clone())).await
         },
     );
-    let on_filter = move |signal: RwSignal<String>| {
-        move |ev: leptos::ev::Event| {
-            signal.set(event_target_value(&ev));
-            pager.reset();
-        }
-    };
     view! {
         <section class="admin-page" data-testid="admin-conversations">
             <h1>{ta().conversations}</h1>
             <div class="filters">
                 <input type="search" placeholder=ta().search_text aria-label=ta().search_text
-                    data-testid="filter-q" on:change=on_filter(q) />
-                <select aria-label=ta().status on:change=on_filter(status) data-testid="filter-status">
+                    data-testid="filter-q" on:change=pager.filter(q) />
+                <select aria-label=ta().status on:change=pager.filter(status) data-testid="filter-status">
                     <option value="">{ta().any_status}</option>
                     <option value="open">{ta().status_open}</option>
                     <option value="closed">{ta().status_closed}</option>
                     <option value="deleted">{ta().status_deleted}</option>
                 </select>
-                <label>{ta().from} " " <input type="date" on:change=on_filter(from) data-testid="filter-from" /></label>
-                <label>{ta().to} " " <input type="date" on:change=on_filter(to) data-testid="filter-to" /></label>
+                <label>{ta().from} " " <input type="date" on:change=pager.filter(from) data-testid="filter-from" /></label>
+                <label>{ta().to} " " <input type="date" on:change=pager.filter(to) data-testid="filter-to" /></label>
             </div>
             <Transition fallback=|| view! { <div class="skeleton" aria-busy="true"></div> }>
                 {move || Suspend::new(async move {

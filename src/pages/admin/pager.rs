@@ -26,6 +26,14 @@ impl Pager {
         self.stack.set(vec![None]);
     }
 
+    /// An input handler for a filter field: sets it and goes back to the first page.
+    pub fn filter(self, field: RwSignal<String>) -> impl Fn(leptos::ev::Event) + Clone + 'static {
+        move |ev| {
+            field.set(event_target_value(&ev));
+            self.reset();
+        }
+    }
+
     fn forward(&self, cursor: String) {
         self.stack.update(|s| s.push(Some(cursor)));
     }

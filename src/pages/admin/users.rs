@@ -81,13 +81,6 @@ pub fn AdminUsersPage() -> impl IntoView {
         }
     });
 
-    let on_filter = move |signal: RwSignal<String>| {
-        move |ev: leptos::ev::Event| {
-            signal.set(event_target_value(&ev));
-            pager.reset();
-        }
-    };
-
     view! {
         <section class="admin-page" data-testid="admin-users">
             <h1>{ta().users}</h1>
@@ -95,18 +88,18 @@ pub fn AdminUsersPage() -> impl IntoView {
             <NoticeView notice />
             <div class="filters">
                 <input type="search" placeholder=ta().search_email aria-label=ta().search_email
-                    data-testid="filter-q" on:input=on_filter(q) prop:value=q />
-                <select aria-label=ta().role on:change=on_filter(role) data-testid="filter-role">
+                    data-testid="filter-q" on:input=pager.filter(q) prop:value=q />
+                <select aria-label=ta().role on:change=pager.filter(role) data-testid="filter-role">
                     <option value="">{ta().all_roles}</option>
                     <option value="admin">{ta().role_admin}</option>
                     <option value="user">{ta().role_user}</option>
                 </select>
-                <select aria-label=ta().state on:change=on_filter(active) data-testid="filter-active">
+                <select aria-label=ta().state on:change=pager.filter(active) data-testid="filter-active">
                     <option value="">{ta().any_state}</option>
                     <option value="true">{ta().active}</option>
                     <option value="false">{ta().inactive}</option>
                 </select>
-                <select aria-label="sort" on:change=on_filter(sort) data-testid="filter-sort">
+                <select aria-label="sort" on:change=pager.filter(sort) data-testid="filter-sort">
                     <option value="created">{ta().sort_created}</option>
                     <option value="email">{ta().sort_email}</option>
                     <option value="last_login">{ta().sort_last_login}</option>

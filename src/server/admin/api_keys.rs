@@ -3,15 +3,15 @@
 
 use serde_json::json;
 
-use super::Actor;
+use super::{Actor, Target};
 use crate::{
     admin_model::{ApiKeyView, CreatedApiKey, NewApiKey},
     error::AppError,
     server::{
-        auth::{api_keys::new_secret, key_limits::month_start},
+        admin::month_start,
+        auth::api_keys::new_secret,
         db::{
             api_keys::{self, NewKey},
-            audit::{self, NewEntry},
             users,
         },
         state::AppState,
@@ -144,21 +144,13 @@ async fn record(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> Result<(), AppError> {
-    audit::record(
-        &state.db,
-        NewEntry {
-            actor_id: &actor.user.id,
-            actor_email: &actor.user.email,
-            action,
-            target_type: "api_key",
-            target_id: &key.id,
-            target_label: &format!("{} ({})", key.name, key.prefix),
-            before,
-            after,
-            ip: actor.ip.clone(),
-        },
-    )
-    .await
+    let label = format!("{} ({})", key.name, key.prefix);
+    let target = Target {
+        kind: "api_key",
+        id: &key.id,
+        label: &label,
+    };
+    actor.audit(state, action, target, before, after).await
 }
 
 /// Disables or enables a key (a revoked key stays revoked).

@@ -6,6 +6,8 @@ pub mod api_keys;
 pub mod audit;
 pub mod conversations;
 mod dates;
+
+pub use dates::month_start;
 pub mod usage;
 pub mod users;
 
@@ -17,15 +19,41 @@ pub struct Actor {
     pub ip: Option<String>,
 }
 
-/// Most items in one page.
-pub const MAX_PAGE: i64 = 200;
+/// What an action was done to, as the audit log names it.
+struct Target<'a> {
+    kind: &'a str,
+    id: &'a str,
+    label: &'a str,
+}
+
+impl Actor {
+    /// Writes one entry of the audit log for an action of this admin.
+    async fn audit(
+        &self,
+        state: &crate::server::state::AppState,
+        action: &str,
+        target: Target<'_>,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> Result<(), crate::error::AppError> {
+        crate::server::db::audit::record(
+            &state.db,
+            crate::server::db::audit::NewEntry {
+                actor_id: &self.user.id,
+                actor_email: &self.user.email,
+                action,
+                target_type: target.kind,
+                target_id: target.id,
+                target_label: target.label,
+                before,
+                after,
+                ip: self.ip.clone(),
+            },
+        )
+        .await
+    }
+}
 
 fn page_limit(limit: Option<i64>) -> Result<i64, crate::error::AppError> {
-    match limit.unwrap_or(50) {
-        n if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        _ => Err(crate::error::AppError::validation(
-            "limit",
-            format!("must be between 1 and {MAX_PAGE}"),
-        )),
-    }
+    crate::server::db::page_size(limit, 50)
 }

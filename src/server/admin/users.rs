@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Actor, page_limit};
+use super::{Actor, Target, page_limit};
 use crate::{
     admin_model::{AdminUser, CreatedUser, UserFilter, UserPage},
     error::AppError,
@@ -12,7 +12,6 @@ use crate::{
         bootstrap::random_password,
         db::{
             Cursor,
-            audit::{self, NewEntry},
             conversations::escape_like,
             users::{self, UserQuery, UserRow, UserSort},
         },
@@ -30,7 +29,7 @@ pub async fn list(state: &AppState, filter: &UserFilter) -> Result<UserPage, App
         .map(str::trim)
         .filter(|q| !q.is_empty())
         .map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
-    let month_start = super::dates::month_start();
+    let month_start = super::month_start();
     let query = UserQuery {
         role: filter.role,
         active: filter.active,
@@ -49,7 +48,7 @@ pub async fn list(state: &AppState, filter: &UserFilter) -> Result<UserPage, App
 
 /// One user as the table shows it.
 pub async fn get(state: &AppState, id: &str) -> Result<AdminUser, AppError> {
-    let month_start = super::dates::month_start();
+    let month_start = super::month_start();
     let query = UserQuery {
         role: None,
         active: None,
@@ -128,21 +127,12 @@ async fn record(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> Result<(), AppError> {
-    audit::record(
-        &state.db,
-        NewEntry {
-            actor_id: &actor.user.id,
-            actor_email: &actor.user.email,
-            action,
-            target_type: "user",
-            target_id: &target.id,
-            target_label: &target.email,
-            before,
-            after,
-            ip: actor.ip.clone(),
-        },
-    )
-    .await
+    let target = Target {
+        kind: "user",
+        id: &target.id,
+        label: &target.email,
+    };
+    actor.audit(state, action, target, before, after).await
 }
 
 fn check_email(email: &str) -> Result<&str, AppError> {

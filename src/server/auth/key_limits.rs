@@ -22,20 +22,12 @@ pub async fn admit(state: &AppState, grant: &KeyGrant, model: &str) -> Result<()
             .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     }
     if let Some(budget) = grant.monthly_token_budget {
-        let used = api_keys::tokens_since(&state.db, &grant.id, &month_start()).await?;
+        let used =
+            api_keys::tokens_since(&state.db, &grant.id, &crate::server::admin::month_start())
+                .await?;
         if used >= budget {
             return Err(AppError::QuotaExceeded);
         }
     }
     Ok(())
-}
-
-/// The first instant of the current month (UTC), comparable with stored timestamps.
-pub fn month_start() -> String {
-    use chrono::Datelike;
-    let today = chrono::Utc::now().date_naive();
-    format!(
-        "{}T00:00:00",
-        today.with_day(1).unwrap_or(today).format("%Y-%m-%d")
-    )
 }

@@ -136,7 +136,7 @@ pub async fn run(
     let mut counted = Usage::default();
     let (status, meta_json, event) = match ending {
         Ending::Complete(last) => {
-            let usage = usage_of(&last);
+            let usage = last.usage();
             counted = usage.clone();
             let json = serde_json::json!({ "model": meta.model, "done_reason": last.done_reason, "usage": usage });
             let done = DoneEvent {
@@ -204,16 +204,4 @@ pub async fn run(
     }
     live.end(event);
     drop(slot); // the conversation can take its next question
-}
-
-fn usage_of(last: &ChatChunk) -> Usage {
-    let ms = |ns: Option<u64>| ns.unwrap_or(0) as f64 / 1e6;
-    Usage {
-        prompt_tokens: last.prompt_eval_count.unwrap_or(0),
-        completion_tokens: last.eval_count.unwrap_or(0),
-        total_duration_ms: ms(last.total_duration),
-        load_duration_ms: ms(last.load_duration),
-        prompt_eval_duration_ms: ms(last.prompt_eval_duration),
-        eval_duration_ms: ms(last.eval_duration),
-    }
 }

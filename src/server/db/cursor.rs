@@ -47,6 +47,20 @@ impl Cursor {
     }
 }
 
+/// Most items in one page of any list.
+pub const MAX_PAGE: i64 = 200;
+
+/// A page size from a `limit` parameter (1 to 200; `default` when absent), or 422.
+pub fn page_size(limit: Option<i64>, default: i64) -> Result<i64, crate::error::AppError> {
+    match limit.unwrap_or(default) {
+        n if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        _ => Err(crate::error::AppError::validation(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Cursor;

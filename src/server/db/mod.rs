@@ -19,7 +19,7 @@ use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
 };
 
-pub use cursor::Cursor;
+pub use cursor::{Cursor, page_size};
 
 use crate::error::AppError;
 

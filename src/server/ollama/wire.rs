@@ -29,6 +29,21 @@ pub struct ChatRequest {
     pub keep_alive: String,
 }
 
+impl ChatChunk {
+    /// Token counts and durations, as Ollama reports them on the final chunk.
+    pub fn usage(&self) -> crate::stream_events::Usage {
+        let ms = |ns: Option<u64>| ns.unwrap_or(0) as f64 / 1e6;
+        crate::stream_events::Usage {
+            prompt_tokens: self.prompt_eval_count.unwrap_or(0),
+            completion_tokens: self.eval_count.unwrap_or(0),
+            total_duration_ms: ms(self.total_duration),
+            load_duration_ms: ms(self.load_duration),
+            prompt_eval_duration_ms: ms(self.prompt_eval_duration),
+            eval_duration_ms: ms(self.eval_duration),
+        }
+    }
+}
+
 /// One NDJSON line of `/api/chat`: a token, the final chunk, or an error.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ChatChunk {

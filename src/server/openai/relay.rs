@@ -171,18 +171,6 @@ async fn store_exchange(
     messages::finish(&state.db, &answer_id, answer, status, &meta, usage).await
 }
 
-fn usage_of(last: &ChatChunk) -> Usage {
-    let ms = |ns: Option<u64>| ns.unwrap_or(0) as f64 / 1e6;
-    Usage {
-        prompt_tokens: last.prompt_eval_count.unwrap_or(0),
-        completion_tokens: last.eval_count.unwrap_or(0),
-        total_duration_ms: ms(last.total_duration),
-        load_duration_ms: ms(last.load_duration),
-        prompt_eval_duration_ms: ms(last.prompt_eval_duration),
-        eval_duration_ms: ms(last.eval_duration),
-    }
-}
-
 fn openai_usage(u: &Usage) -> Value {
     json!({
         "prompt_tokens": u.prompt_tokens,
@@ -237,7 +225,7 @@ pub async fn collect(
     };
     drop(upstream);
     drop(permit);
-    let usage = usage_of(&last);
+    let usage = last.usage();
     let content = accounting.content.clone();
     accounting.finish(usage.clone(), MessageStatus::Complete);
     Ok(Json(json!({
@@ -312,7 +300,7 @@ impl Relay {
                     if chunk.done {
                         self.upstream = None;
                         self.permit = None;
-                        let usage = usage_of(&chunk);
+                        let usage = chunk.usage();
                         self.pending
                             .push_back(self.chunk(json!({}), Some(finish_reason(&chunk))));
                         if self.include_usage {

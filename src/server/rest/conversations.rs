@@ -16,8 +16,8 @@ use crate::{
     model::{ConversationDetail, ConversationSummary, MessageView},
     server::{
         auth::AuthUser,
-        conversations_service::{self as service, ChangeRequest, DEFAULT_MESSAGES, MAX_PAGE},
-        db::{conversations::ListFilter, messages},
+        conversations_service::{self as service, ChangeRequest, DEFAULT_MESSAGES},
+        db::{conversations::ListFilter, messages, page_size},
         errors::ErrorBody,
         state::AppState,
     },
@@ -51,16 +51,6 @@ struct ConversationPage {
     next_cursor: Option<String>,
 }
 
-fn page_limit(limit: Option<i64>, default: i64) -> Result<i64, AppError> {
-    match limit.unwrap_or(default) {
-        n if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        _ => Err(AppError::validation(
-            "limit",
-            format!("must be between 1 and {MAX_PAGE}"),
-        )),
-    }
-}
-
 /// List the caller's conversations, most recent activity first.
 ///
 /// Cursor pagination: conversations created while paging never shift or repeat items.
@@ -75,7 +65,7 @@ async fn list(
     user: AuthUser,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ConversationPage>, AppError> {
-    let limit = page_limit(query.limit, 50)?;
+    let limit = page_size(query.limit, 50)?;
     let status = query.status.filter(|s| !s.is_empty());
     if status
         .as_deref()
@@ -158,7 +148,7 @@ async fn detail(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<DetailQuery>,
 ) -> Result<Json<ConversationDetail>, AppError> {
-    let limit = page_limit(query.messages, DEFAULT_MESSAGES)?;
+    let limit = page_size(query.messages, DEFAULT_MESSAGES)?;
     Ok(Json(service::detail(&state, &user, &id, limit).await?))
 }
 
@@ -259,7 +249,7 @@ async fn message_page(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<MessagesQuery>,
 ) -> Result<Json<MessagePage>, AppError> {
-    let limit = page_limit(query.limit, 50)?;
+    let limit = page_size(query.limit, 50)?;
     service::owned(&state, &user, &id).await?;
     let before = query.before.as_deref().filter(|b| !b.is_empty());
     let (items, has_more) = messages::page(&state.db, &id, before, limit)
