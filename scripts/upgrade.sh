@@ -101,7 +101,7 @@ release="$PREFIX/releases/$(date -u +%Y%m%dT%H%M%SZ)-$rev"
 if [ "$build" = 1 ]; then
   say "build: release binary and site bundle ($rev)"
   as_builder bash scripts/setup.sh
-  as_builder cargo leptos build --release
+  as_builder cargo leptos build --release --precompress
 fi
 if [ ! -x target/release/energyapp-llm ] || [ ! -d target/site/pkg ]; then
   die "no release build in target/ (target/release/energyapp-llm and target/site)"

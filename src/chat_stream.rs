@@ -3,7 +3,12 @@
 
 use std::rc::Rc;
 
-use crate::components::chat_state::{ChatState, LiveTurn};
+use leptos::prelude::GetUntracked;
+
+use crate::{
+    components::chat_state::{ChatState, LiveTurn},
+    model::ChatRequest,
+};
 
 /// Starts a turn: shows the question at once and streams the answer into `chat.live`.
 /// `on_new_conversation` is called with the id when the server created a conversation.
@@ -13,16 +18,31 @@ pub fn send(
     question: String,
     on_new_conversation: Rc<dyn Fn(String)>,
 ) {
+    use leptos::prelude::Set;
     chat.begin(LiveTurn::new(conversation_id.clone(), question.clone()));
+    // A new conversation starts with the settings chosen for it (then they are used up).
+    let settings = match conversation_id {
+        None => {
+            let draft = chat.draft.get_untracked();
+            chat.draft.set(Default::default());
+            draft
+        }
+        Some(_) => Default::default(),
+    };
+    let request = ChatRequest {
+        conversation_id,
+        message: question,
+        model: settings.model,
+        system_prompt: Some(settings.system_prompt).filter(|p| !p.trim().is_empty()),
+    };
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(crate::client::chat::stream_answer(
         chat,
-        conversation_id,
-        question,
+        request,
         on_new_conversation,
     ));
     #[cfg(not(feature = "hydrate"))]
-    let _ = on_new_conversation;
+    let _ = (request, on_new_conversation);
 }
 
 /// Shows an answer still being generated (found when a conversation opens) and follows it to

@@ -163,13 +163,28 @@ pub struct OllamaHealth {
     pub error: Option<String>,
 }
 
+/// The models a person can choose for a conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelChoices {
+    /// Installed in Ollama.
+    pub names: Vec<String>,
+    /// The server's default model.
+    pub default: String,
+}
+
 /// Body of `POST /api/v1/chat`.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChatRequest {
+    /// Absent: a new conversation is created (named after the message).
     pub conversation_id: Option<String>,
     pub message: String,
+    /// For a new conversation, its model; for an existing one, the model of this answer only.
     pub model: Option<String>,
+    /// Only when creating a conversation: its system prompt (absent or empty: the default).
+    /// To change an existing conversation's, `PATCH /conversations/{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
 }
 
 /// Body of `POST /api/v1/conversations/{id}/messages`.

@@ -34,6 +34,16 @@ for (const width of WIDTHS) {
       await expect(page.locator('.markdown h2').last()).toBeVisible({ timeout: 15_000 });
       await noHorizontalOverflow(page);
       await shot('chat');
+      const chatUrl = page.url();
+
+      // The conversation's settings panel.
+      await page.getByTestId('settings-toggle').click();
+      await expect(page.getByTestId('settings-panel')).toBeVisible();
+      await expect(page.getByTestId('settings-model').locator('option[value="llama3.2:1b"]')).toHaveCount(1);
+      await noHorizontalOverflow(page);
+      await shot('chat-settings');
+      await page.getByTestId('settings-toggle').click();
+      await expect(page.getByTestId('settings-panel')).toBeHidden();
 
       if (width < 720) {
         // On a phone the conversations fold away behind a button.
@@ -52,6 +62,28 @@ for (const width of WIDTHS) {
         await expect(page.getByTestId('admin-layout')).toBeVisible();
         await shot(`admin-${view}`);
       }
+
+      // The same chat in English.
+      // (The short-lived access token of the test server may have expired by now: the page
+      // then restores the session and loads again, so wait for the chat itself.)
+      await page.goto('/');
+      await expect(page.getByTestId('new-chat')).toBeVisible();
+      await waitForHydration(page);
+      const chooseLanguage = async (lang: string) => {
+        // On a phone the picker sits with the folded conversations.
+        if (width < 720) await page.getByTestId('sidebar-toggle').click();
+        await page.getByTestId('language-picker').selectOption(lang);
+        await expect(page.locator('html')).toHaveAttribute('lang', lang);
+        await waitForHydration(page);
+      };
+      await chooseLanguage('en');
+      await waitForHydration(page);
+      await page.goto(chatUrl);
+      await waitForHydration(page);
+      await expect(page.locator('.markdown h2').last()).toBeVisible({ timeout: 15_000 });
+      await noHorizontalOverflow(page);
+      await shot('chat-en');
+      await chooseLanguage('es');
     });
   }
 }

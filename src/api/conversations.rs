@@ -58,6 +58,34 @@ pub async fn update_conversation(
     cx.finish(result)
 }
 
+/// Sets the model and the system prompt of one of the caller's conversations (an empty prompt
+/// means the default one). They apply from the next question on.
+#[server(endpoint = "update_conversation_settings")]
+pub async fn update_conversation_settings(
+    id: String,
+    model: String,
+    system_prompt: String,
+) -> Result<(), AppError> {
+    use crate::server::{
+        conversations_service::{self, ChangeRequest},
+        server_fn_context::ServerFnContext,
+    };
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        let user = cx.user().await?;
+        let prompt = system_prompt.trim();
+        let change = ChangeRequest {
+            title: None,
+            status: None,
+            model: Some(model),
+            system_prompt: Some((!prompt.is_empty()).then(|| prompt.to_string())),
+        };
+        conversations_service::update(&cx.state, &user, &id, change).await
+    }
+    .await;
+    cx.finish(result)
+}
+
 /// Deletes one of the caller's conversations.
 #[server(endpoint = "delete_conversation")]
 pub async fn delete_conversation(id: String) -> Result<(), AppError> {

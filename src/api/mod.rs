@@ -3,4 +3,5 @@
 pub mod admin;
 pub mod auth;
 pub mod conversations;
+pub mod models;
 pub mod status;

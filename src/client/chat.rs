@@ -9,6 +9,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsCast;
 
 use crate::{
+    client::token_batch::TokenBatch,
     components::chat_state::ChatState,
     i18n,
     model::{ChatRequest, MessageStatus},
@@ -26,28 +27,17 @@ struct ErrorDetail {
     code: String,
 }
 
-pub async fn stream_answer(
-    chat: ChatState,
-    conversation_id: Option<String>,
-    question: String,
-    on_new: Rc<dyn Fn(String)>,
-) {
-    if let Err(message) = run(chat, conversation_id, question, &on_new).await {
+pub async fn stream_answer(chat: ChatState, request: ChatRequest, on_new: Rc<dyn Fn(String)>) {
+    if let Err(message) = run(chat, request, &on_new).await {
         fail(chat, MessageStatus::Failed, message);
     }
 }
 
 async fn run(
     chat: ChatState,
-    conversation_id: Option<String>,
-    question: String,
+    body: ChatRequest,
     on_new: &Rc<dyn Fn(String)>,
 ) -> Result<(), String> {
-    let body = ChatRequest {
-        conversation_id,
-        message: question,
-        model: None,
-    };
     let post = || async {
         gloo_net::http::Request::post("/api/v1/chat")
             .header("Accept", "text/event-stream")
@@ -113,21 +103,28 @@ async fn follow(
     let body = response.body().ok_or("empty response")?;
     let mut chunks = wasm_streams::ReadableStream::from_raw(body.unchecked_into()).into_stream();
     let mut parser = SseParser::new();
+    let batch = TokenBatch::new(chat);
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|_| i18n::answer_error("connection_lost").to_string())?;
         let bytes = js_sys::Uint8Array::new(&chunk).to_vec();
         for frame in parser.push(&bytes) {
             match StreamEvent::parse(&frame.event, &frame.data) {
+                Some(Ok(StreamEvent::Token(token))) => batch.push(&token.content),
                 Some(Ok(event)) => {
+                    batch.flush();
                     if apply(chat, event, on_new) {
                         return Ok(());
                     }
                 }
-                Some(Err(_)) => return Err(i18n::answer_error("protocol").to_string()),
+                Some(Err(_)) => {
+                    batch.flush();
+                    return Err(i18n::answer_error("protocol").to_string());
+                }
                 None => {}
             }
         }
     }
+    batch.flush();
     fail(
         chat,
         MessageStatus::Interrupted,
@@ -166,6 +163,7 @@ fn apply(chat: ChatState, event: StreamEvent, on_new: &Rc<dyn Fn(String)>) -> bo
             false
         }
         StreamEvent::Token(token) => {
+            // Normally gathered per frame by `follow`; applied directly if one comes here.
             chat.live.update(|live| {
                 if let Some(turn) = live {
                     turn.queued = None;

@@ -2,4 +2,6 @@
 
 pub mod chat;
 pub mod clipboard;
+pub mod language;
 pub mod session;
+pub mod token_batch;

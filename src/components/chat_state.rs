@@ -60,6 +60,15 @@ impl LiveTurn {
     }
 }
 
+/// Settings chosen in a new chat, before its first question creates the conversation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DraftSettings {
+    /// `None`: the server's default model.
+    pub model: Option<String>,
+    /// Empty: the default system prompt.
+    pub system_prompt: String,
+}
+
 #[derive(Clone, Copy)]
 pub struct ChatState {
     pub live: RwSignal<Option<LiveTurn>>,
@@ -67,6 +76,8 @@ pub struct ChatState {
     pub earlier: RwSignal<Vec<LiveTurn>>,
     /// Bumped when the conversation list should be fetched again.
     pub list_version: RwSignal<u32>,
+    /// What the next new conversation starts with.
+    pub draft: RwSignal<DraftSettings>,
 }
 
 impl ChatState {
@@ -75,6 +86,7 @@ impl ChatState {
             live: RwSignal::new(None),
             earlier: RwSignal::new(Vec::new()),
             list_version: RwSignal::new(0),
+            draft: RwSignal::new(DraftSettings::default()),
         };
         provide_context(state);
         state

@@ -6,7 +6,8 @@ use leptos_router::components::{A, Outlet, Redirect};
 use crate::{
     api::auth::{Logout, SessionState, current_user},
     components::{
-        chat_state::ChatState, conversation_list::ConversationList, ollama_banner::OllamaBanner,
+        chat_state::ChatState, conversation_list::ConversationList,
+        language_picker::LanguagePicker, ollama_banner::OllamaBanner,
     },
     i18n::t,
     model::{Role, UserView},
@@ -51,6 +52,7 @@ fn SignedIn(user: UserView) -> impl IntoView {
     // On a phone the conversations fold away behind a button.
     let open = RwSignal::new(false);
     view! {
+        <a class="skip-link" href="#main" rel="external">{t().skip_to_content}</a>
         <div class="chat-layout">
             <aside class=move || if open.get() { "sidebar open" } else { "sidebar" }
                 on:click=move |ev| {
@@ -79,9 +81,10 @@ fn SignedIn(user: UserView) -> impl IntoView {
                     <ActionForm action=logout>
                         <button type="submit" class="link" data-testid="logout">{t().sign_out}</button>
                     </ActionForm>
+                    <LanguagePicker />
                 </div>
             </aside>
-            <main class="main">
+            <main class="main" id="main" tabindex="-1">
                 <OllamaBanner />
                 <Outlet />
             </main>

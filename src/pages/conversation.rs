@@ -13,6 +13,7 @@ use crate::{
     components::{
         chat_state::{ChatState, LiveTurn},
         composer::Composer,
+        conversation_settings::ConversationSettings,
         message_view::MessageView,
     },
     error::AppError,
@@ -157,6 +158,13 @@ pub fn ConversationPane() -> impl IntoView {
                     if let Ok(Some(d)) = &detail {
                         shown_first.set_value((d.messages.first().map(|m| m.id.clone()), d.has_more));
                     }
+                    let settings = match &detail {
+                        Ok(d) => {
+                            let conversation = d.as_ref().map(|d| d.conversation.clone());
+                            Some(view! { <ConversationSettings conversation /> })
+                        }
+                        Err(_) => None,
+                    };
                     // Only this part follows the turns (so the composer and the live answer
                     // are not rebuilt when a turn starts or ends).
                     let detail = StoredValue::new(detail);
@@ -166,7 +174,9 @@ pub fn ConversationPane() -> impl IntoView {
                         Err(e) => view! { <p class="form-error">{crate::i18n::error_message(&e)}</p> }.into_any(),
                     };
                     view! {
-                        <div class="message-list" data-testid="message-list" node_ref=list on:scroll=on_scroll>
+                        {settings}
+                        <div class="message-list" data-testid="message-list" node_ref=list on:scroll=on_scroll
+                            role="region" aria-label=t().messages tabindex="0">
                             {move || loading_older.get().then(|| view! { <p class="muted older-loading">{t().loading}</p> })}
                             {move || older.get().into_iter().map(|m| view! {
                                 <MessageView role=m.role content=m.content status=m.status />

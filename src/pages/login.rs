@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::{api::auth::Login, i18n::t};
+use crate::{api::auth::Login, components::language_picker::LanguagePicker, i18n::t};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -29,6 +29,7 @@ pub fn LoginPage() -> impl IntoView {
                         {t().sign_in}
                     </button>
                 </ActionForm>
+                <LanguagePicker />
             </section>
         </main>
     }

@@ -1,6 +1,6 @@
 //! Turning settings into a running server (used by `serve` and by the integration tests).
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use leptos::prelude::LeptosOptions;
@@ -19,11 +19,14 @@ use super::{
     chat::queue::Queue,
     config::{RunEnv, Settings},
     db::{Db, messages},
-    http,
+    http::{self, assets::Bundle},
     ollama::{ModelCatalog, OllamaClient},
     ollama_sim::{self, SimOptions, Simulator},
     state::AppState,
 };
+
+/// The bundle's directory inside the site root.
+pub const PKG_DIR: &str = "pkg";
 
 /// Where the site bundle (WASM, JS, CSS, assets) is served from.
 pub fn site_root() -> String {
@@ -100,10 +103,15 @@ pub async fn build_state(
         Duration::from_secs(settings.ollama.connect_timeout_secs),
         Duration::from_secs(settings.ollama.idle_timeout_secs),
     );
+    // Pages load the bundle from a path named after its content (see `http::assets`).
+    let bundle = Bundle::read(&Path::new(&site_root()).join(PKG_DIR));
+    let pkg_path = bundle
+        .as_ref()
+        .map_or_else(|| PKG_DIR.to_string(), |b| b.pkg_path(PKG_DIR));
     let leptos_options = LeptosOptions::builder()
         .output_name("energyapp-llm")
         .site_root(site_root())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(pkg_path)
         .site_addr(settings.server.bind)
         .env(if settings.app.env == RunEnv::Dev {
             leptos::config::Env::DEV
@@ -119,6 +127,7 @@ pub async fn build_state(
     let settings = Arc::new(settings);
     Ok(AppState {
         leptos_options,
+        bundle,
         settings: settings.clone(),
         db,
         models: ModelCatalog::new(ollama.clone()),

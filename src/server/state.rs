@@ -17,6 +17,8 @@ use super::{
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// The site bundle pages load (`None`: the site was not built).
+    pub bundle: Option<super::http::assets::Bundle>,
     pub settings: Arc<Settings>,
     pub db: Db,
     pub ollama: OllamaClient,

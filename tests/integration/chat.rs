@@ -275,6 +275,70 @@ async fn closed_conversations_refuse_new_messages(app: &TestApp) {
     assert_eq!(error_code(res, 409).await, "conflict");
 }
 
+/// A chat that starts a conversation may give its model and system prompt; the model then
+/// hears the prompt first. An existing conversation's prompt is changed with PATCH, not here.
+async fn a_new_chat_may_bring_its_model_and_system_prompt(app: &TestApp) {
+    let token = app.admin_token().await;
+    let events = read_events(
+        app.post_json(
+            "/api/v1/chat",
+            &token,
+            json!({ "message": "hola", "model": "llama3.2:1b", "system_prompt": "  Habla como un pirata.  " }),
+        )
+        .await,
+    )
+    .await;
+    let StreamEvent::Meta(meta) = &events[0] else {
+        panic!("first event is meta: {events:?}")
+    };
+    assert_eq!(meta.model, "llama3.2:1b");
+    let detail: Value = app.conversation(&meta.conversation_id, &token).await;
+    assert_eq!(detail["conversation"]["model"], "llama3.2:1b");
+    assert_eq!(
+        detail["conversation"]["system_prompt"],
+        "Habla como un pirata."
+    );
+    let sent = app.sim.last_chat_request().unwrap();
+    assert_eq!(sent["model"], "llama3.2:1b");
+    assert_eq!(sent["messages"][0]["role"], "system");
+    assert_eq!(sent["messages"][0]["content"], "Habla como un pirata.");
+
+    // An empty prompt is the default one (none stored).
+    let events = read_events(
+        app.post_json(
+            "/api/v1/chat",
+            &token,
+            json!({ "message": "otra", "system_prompt": "   " }),
+        )
+        .await,
+    )
+    .await;
+    let StreamEvent::Meta(other) = &events[0] else {
+        panic!("first event is meta: {events:?}")
+    };
+    let detail: Value = app.conversation(&other.conversation_id, &token).await;
+    assert!(
+        detail["conversation"]["system_prompt"].is_null(),
+        "{detail}"
+    );
+
+    // Not for a conversation that exists: nothing is stored.
+    let res = app
+        .post_json(
+            "/api/v1/chat",
+            &token,
+            json!({ "conversation_id": meta.conversation_id, "message": "más", "system_prompt": "otra cosa" }),
+        )
+        .await;
+    assert_eq!(error_code(res, 422).await, "validation_failed");
+    let detail: Value = app.conversation(&meta.conversation_id, &token).await;
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        detail["conversation"]["system_prompt"],
+        "Habla como un pirata."
+    );
+}
+
 async fn models_come_from_ollama(app: &TestApp) {
     let token = app.admin_token().await;
     let body: Value = app
@@ -295,6 +359,7 @@ async fn models_come_from_ollama(app: &TestApp) {
 
 on_both_backends!(
     a_new_chat_streams_and_is_stored,
+    a_new_chat_may_bring_its_model_and_system_prompt,
     follow_up_messages_extend_the_conversation,
     plain_text_mode_streams_clean_text,
     other_peoples_conversations_are_404,

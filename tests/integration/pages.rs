@@ -37,7 +37,126 @@ async fn signed_out_visitors_are_sent_to_login() {
     let login = html(&app, "/login").send().await.unwrap();
     assert_eq!(login.status(), 200);
     let page = login.text().await.unwrap();
-    assert!(page.contains("data-testid=\"login-email\"") && page.contains("/pkg/energyapp-llm.js"));
+    assert!(page.contains("data-testid=\"login-email\"") && page.contains("/energyapp-llm.js"));
+    app.stop().await;
+}
+
+/// The paths a page loads its bundle from (`/pkg/.../energyapp-llm.{js,wasm,css}`).
+fn bundle_paths(page: &str) -> Vec<String> {
+    let mut paths: Vec<String> = page
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("/pkg/") && s.contains("/energyapp-llm"))
+        .map(str::to_string)
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+#[tokio::test]
+async fn pages_load_the_bundle_from_a_path_named_after_its_content() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    if !std::path::Path::new("target/site/pkg/energyapp-llm.wasm").exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "target/site is missing: run `cargo leptos build` first (scripts/test.sh does)"
+        );
+        eprintln!("SKIPPED: no target/site (run `cargo leptos build`)");
+        return;
+    }
+    let page = html(&app, "/login")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let paths = bundle_paths(&page);
+    assert!(paths.iter().any(|p| p.ends_with(".js")), "{paths:?}");
+    assert!(paths.iter().any(|p| p.ends_with(".css")), "{paths:?}");
+    for path in &paths {
+        // /pkg/<12 hex digits>/energyapp-llm…
+        let fingerprint = path.split('/').nth(2).unwrap();
+        assert!(
+            fingerprint.len() == 12 && fingerprint.chars().all(|c| c.is_ascii_hexdigit()),
+            "{path}"
+        );
+        let res = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(
+            res.headers()["cache-control"],
+            "public, max-age=31536000, immutable",
+            "{path}"
+        );
+        let local = format!("target/site/pkg/{}", path.rsplit('/').next().unwrap());
+        if std::path::Path::new(&local).exists() {
+            let body = res.bytes().await.unwrap();
+            assert_eq!(
+                body.len() as u64,
+                std::fs::metadata(&local).unwrap().len(),
+                "{path}"
+            );
+        }
+    }
+    // Another build's fingerprint is not served.
+    let stale = app
+        .http
+        .get(app.url("/pkg/000000000000/energyapp-llm.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_language_cookie_chooses_the_pages_language() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let spanish = html(&app, "/login")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(spanish.contains("<html lang=\"es\""), "{spanish}");
+    assert!(spanish.contains("Iniciar sesión") && !spanish.contains("Sign in"));
+
+    let english = html(&app, "/login")
+        .header("cookie", "energyapp_lang=en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains("<html lang=\"en\""), "{english}");
+    assert!(english.contains("Sign in") && !english.contains("Iniciar sesión"));
+
+    // Signed in: the chat in English, and an unknown language falls back to Spanish.
+    let session = browser_login(&app).await;
+    let chat = html(&app, "/")
+        .header("cookie", format!("{session}; energyapp_lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        chat.contains("New chat") && chat.contains("Sign out"),
+        "{chat}"
+    );
+    assert!(!chat.contains("Nueva conversación"));
+    let unknown = html(&app, "/")
+        .header("cookie", format!("{session}; energyapp_lang=xx"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(unknown.contains("<html lang=\"es\"") && unknown.contains("Nueva conversación"));
     app.stop().await;
 }
 

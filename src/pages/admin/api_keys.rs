@@ -3,13 +3,13 @@
 
 use leptos::prelude::*;
 
-use super::{confirm, non_empty, short_time};
+use super::{confirm, non_empty};
 use crate::{
     admin_model::{ApiKeyView, NewApiKey},
     api::admin::{
         admin_api_keys, admin_create_api_key, admin_revoke_api_key, admin_set_api_key_disabled,
     },
-    i18n::{self, ta},
+    i18n::{self, date_time, number, ta},
     session::with_refresh,
 };
 
@@ -99,7 +99,7 @@ fn key_row(
             .map(|n| format!("{n}{}", ta().per_minute))
             .unwrap_or_else(|| ta().unlimited.into()),
         k.monthly_token_budget
-            .map(|n| format!("{n} {}", ta().per_month))
+            .map(|n| format!("{} {}", number(n), ta().per_month))
             .unwrap_or_else(|| ta().unlimited.into()),
     );
     let (state, class) = if k.revoked_at.is_some() {
@@ -117,10 +117,10 @@ fn key_row(
             <td>{k.name}{k.store_conversations.then(|| view! { <small class="muted">" · " {ta().key_store}</small> })}</td>
             <td>{k.owner_email}</td>
             <td><code>{k.prefix}"…"</code></td>
-            <td>{limits}{k.expires_at.map(|e| format!(" · {} {}", ta().key_expires, short_time(&e)))}</td>
+            <td>{limits}{k.expires_at.map(|e| format!(" · {} {}", ta().key_expires, date_time(&e)))}</td>
             <td><span class=class>{state}</span></td>
-            <td>{k.last_used_at.as_deref().map(short_time).unwrap_or_else(|| ta().never.to_string())}</td>
-            <td class="num">{format!("{} · {} + {}", k.requests_this_month, k.prompt_tokens_this_month, k.completion_tokens_this_month)}</td>
+            <td>{k.last_used_at.as_deref().map(date_time).unwrap_or_else(|| ta().never.to_string())}</td>
+            <td class="num">{format!("{} · {} + {}", number(k.requests_this_month), number(k.prompt_tokens_this_month), number(k.completion_tokens_this_month))}</td>
             <td class="row-actions">
                 {live.then(|| view! {
                     <button type="button" class="button small" data-testid="toggle-key"

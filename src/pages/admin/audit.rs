@@ -5,12 +5,11 @@ use leptos::prelude::*;
 use super::{
     non_empty,
     pager::{Pager, PagerButtons},
-    short_time,
 };
 use crate::{
     admin_model::AuditFilter,
     api::admin::admin_audit,
-    i18n::{self, audit_action, ta},
+    i18n::{self, audit_action, date_time, ta},
     session::with_refresh,
 };
 
@@ -91,7 +90,7 @@ pub fn AdminAuditPage() -> impl IntoView {
                                         let change = describe_change(e.before.as_ref(), e.after.as_ref());
                                         view! {
                                             <tr data-testid="audit-row" data-action=e.action.clone()>
-                                                <td>{short_time(&e.created_at)}</td>
+                                                <td>{date_time(&e.created_at)}</td>
                                                 <td>{e.actor_email}</td>
                                                 <td>{audit_action(&e.action)}</td>
                                                 <td>{e.target_label}</td>

@@ -3,7 +3,10 @@
 
 use leptos::prelude::*;
 
-use crate::admin_model::UsageRow;
+use crate::{
+    admin_model::UsageRow,
+    i18n::{day_month, number},
+};
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 180.0;
@@ -32,10 +35,12 @@ pub fn TokenChart(rows: Vec<UsageRow>, title: &'static str) -> impl IntoView {
             let base = HEIGHT - BOTTOM;
             let tip = format!(
                 "{}: {} + {}",
-                r.label, r.prompt_tokens, r.completion_tokens
+                r.label,
+                number(r.prompt_tokens),
+                number(r.completion_tokens)
             );
             let label = (i % label_every == 0).then(|| {
-                let short = r.label.get(5..).unwrap_or(&r.label).to_string();
+                let short = day_month(&r.label);
                 view! {
                     <text x=x + bar / 2.0 y=HEIGHT - 5.0 text-anchor="middle" class="chart-label">{short}</text>
                 }

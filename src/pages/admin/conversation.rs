@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use super::{conversations::status_label, short_time};
+use super::conversations::status_label;
 use crate::{
     api::admin::admin_conversation,
     components::message_view::MessageView,
-    i18n::{self, ta},
+    i18n::{self, date_time, number, seconds, ta},
     model::MessageView as Message,
     session::with_refresh,
 };
@@ -36,7 +36,7 @@ pub fn AdminConversationPage() -> impl IntoView {
                                     <dt>{ta().owner}</dt><dd>{c.owner_email}</dd>
                                     <dt>{ta().status}</dt><dd data-testid="conversation-status">{status_label(&c.status)}</dd>
                                     <dt>{ta().model}</dt><dd>{c.model}</dd>
-                                    <dt>{ta().last_activity}</dt><dd>{short_time(&c.updated_at)}</dd>
+                                    <dt>{ta().last_activity}</dt><dd>{date_time(&c.updated_at)}</dd>
                                     <dt>{ta().system_prompt}</dt>
                                     <dd>{d.system_prompt.unwrap_or_else(|| ta().default_prompt.to_string())}</dd>
                                 </dl>
@@ -72,10 +72,15 @@ fn meta_line(meta: &serde_json::Value) -> String {
         usage["prompt_tokens"].as_u64(),
         usage["completion_tokens"].as_u64(),
     ) {
-        parts.push(format!("{p} + {c} {}", ta().tokens));
+        parts.push(format!(
+            "{} + {} {}",
+            number(p as i64),
+            number(c as i64),
+            ta().tokens
+        ));
     }
     if let Some(ms) = usage["total_duration_ms"].as_f64() {
-        parts.push(format!("{} {:.1} s", ta().duration, ms / 1000.0));
+        parts.push(format!("{} {}", ta().duration, seconds(ms / 1000.0)));
     }
     if let Some(error) = meta["error"]["message"].as_str() {
         parts.push(format!("{}: {error}", ta().error));

@@ -6,12 +6,11 @@ use leptos_router::components::A;
 use super::{
     non_empty,
     pager::{Pager, PagerButtons},
-    short_time,
 };
 use crate::{
     admin_model::ConversationFilter,
     api::admin::admin_conversations,
-    i18n::{self, ta},
+    i18n::{self, date_time, ta},
     session::with_refresh,
 };
 
@@ -80,7 +79,7 @@ pub fn AdminConversationsPage() -> impl IntoView {
                                                 <td><span class=format!("badge {}", c.status)>{status_label(&c.status)}</span></td>
                                                 <td>{c.model}</td>
                                                 <td class="num">{c.messages}</td>
-                                                <td>{short_time(&c.updated_at)}</td>
+                                                <td>{date_time(&c.updated_at)}</td>
                                             </tr>
                                         }
                                     }).collect_view()}

@@ -21,6 +21,7 @@ use leptos_router::components::{A, Outlet, Redirect};
 
 use crate::{
     api::auth::{SessionState, current_user},
+    components::language_picker::LanguagePicker,
     i18n::{t, ta},
     model::{Role, UserView},
     pages::chat::RestoreSession,
@@ -60,6 +61,7 @@ fn AdminShell(user: UserView) -> impl IntoView {
                     <A href="/admin/audit" attr:data-testid="admin-nav-audit">{ta().audit}</A>
                 </nav>
                 <span class="admin-user muted">{user.email}</span>
+                <LanguagePicker />
                 <A href="/" attr:class="back-to-chat">{ta().back_to_chat}</A>
             </header>
             <main class="admin-main">
@@ -79,11 +81,6 @@ pub fn AdminHome() -> impl IntoView {
 pub(crate) fn non_empty(text: String) -> Option<String> {
     let text = text.trim().to_string();
     (!text.is_empty()).then_some(text)
-}
-
-/// `2026-11-25T10:11:12.123456Z` as `2026-11-25 10:11` (UTC).
-pub(crate) fn short_time(stamp: &str) -> String {
-    stamp.get(..16).unwrap_or(stamp).replace('T', " ")
 }
 
 /// Asks the person to confirm (always yes outside the browser).

@@ -6,7 +6,7 @@ use super::{chart::TokenChart, non_empty};
 use crate::{
     admin_model::UsageRow,
     api::admin::admin_usage,
-    i18n::{self, ta},
+    i18n::{self, number, seconds, ta},
     session::with_refresh,
 };
 
@@ -34,7 +34,7 @@ pub fn AdminUsagePage() -> impl IntoView {
             <div class="filters">
                 <label>{ta().from} " " <input type="date" on:change=move |ev| from.set(event_target_value(&ev)) /></label>
                 <label>{ta().to} " " <input type="date" on:change=move |ev| to.set(event_target_value(&ev)) /></label>
-                <select aria-label="group" data-testid="usage-group" on:change=move |ev| group_by.set(event_target_value(&ev))>
+                <select aria-label=ta().group_by data-testid="usage-group" on:change=move |ev| group_by.set(event_target_value(&ev))>
                     <option value="day">{ta().group_by_day}</option>
                     <option value="user">{ta().group_by_user}</option>
                 </select>
@@ -78,14 +78,14 @@ fn usage_row(r: UsageRow, total: bool) -> impl IntoView {
     view! {
         <tr class=if total { "total" } else { "" } data-testid=if total { "usage-total" } else { "usage-row" }>
             <td>{r.label}</td>
-            <td class="num">{r.active_users}</td>
-            <td class="num">{r.conversations}</td>
-            <td class="num">{r.messages}</td>
-            <td class="num" data-testid="prompt-tokens">{r.prompt_tokens}</td>
-            <td class="num" data-testid="completion-tokens">{r.completion_tokens}</td>
-            <td class="num">{format!("{:.1} s", r.generation_ms as f64 / 1000.0)}</td>
-            <td class="num">{r.failed}</td>
-            <td class="num">{r.interrupted}</td>
+            <td class="num">{number(r.active_users)}</td>
+            <td class="num">{number(r.conversations)}</td>
+            <td class="num">{number(r.messages)}</td>
+            <td class="num" data-testid="prompt-tokens">{number(r.prompt_tokens)}</td>
+            <td class="num" data-testid="completion-tokens">{number(r.completion_tokens)}</td>
+            <td class="num">{seconds(r.generation_ms as f64 / 1000.0)}</td>
+            <td class="num">{number(r.failed)}</td>
+            <td class="num">{number(r.interrupted)}</td>
         </tr>
     }
 }

@@ -6,12 +6,11 @@ use leptos::prelude::*;
 use super::{
     confirm, non_empty,
     pager::{Pager, PagerButtons},
-    short_time,
 };
 use crate::{
     admin_model::{AdminUser, UserFilter},
     api::admin::{admin_create_user, admin_reset_password, admin_update_user, admin_users},
-    i18n::{self, t, ta},
+    i18n::{self, date_time, number, t, ta},
     model::{Role, UserView},
     session::with_refresh,
 };
@@ -99,7 +98,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                     <option value="true">{ta().active}</option>
                     <option value="false">{ta().inactive}</option>
                 </select>
-                <select aria-label="sort" on:change=pager.filter(sort) data-testid="filter-sort">
+                <select aria-label=ta().sort_by on:change=pager.filter(sort) data-testid="filter-sort">
                     <option value="created">{ta().sort_created}</option>
                     <option value="email">{ta().sort_email}</option>
                     <option value="last_login">{ta().sort_last_login}</option>
@@ -174,10 +173,10 @@ fn UserRow(
                     {if active { ta().active } else { ta().inactive }}
                 </span>
             </td>
-            <td>{short_time(&created_at)}</td>
-            <td>{last_login_at.as_deref().map(short_time).unwrap_or_else(|| ta().never.to_string())}</td>
-            <td class="num">{conversations}</td>
-            <td class="num">{tokens_this_month}</td>
+            <td>{date_time(&created_at)}</td>
+            <td>{last_login_at.as_deref().map(date_time).unwrap_or_else(|| ta().never.to_string())}</td>
+            <td class="num">{number(conversations)}</td>
+            <td class="num">{number(tokens_this_month)}</td>
             <td class="row-actions">
                 <button type="button" class="button small" data-testid="toggle-active"
                     disabled=move || is_me || change.pending().get()

@@ -26,6 +26,8 @@ pub struct TurnRequest {
     pub conversation_id: Option<String>,
     pub message: String,
     pub model: Option<String>,
+    /// Only for a turn that creates its conversation.
+    pub system_prompt: Option<String>,
 }
 
 /// An accepted turn, as its first listener sees it.
@@ -59,6 +61,19 @@ pub async fn start_turn(
         _ => None,
     };
 
+    let system_prompt = request
+        .system_prompt
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(crate::server::conversations_service::check_system_prompt)
+        .transpose()?;
+    if system_prompt.is_some() && request.conversation_id.is_some() {
+        return Err(AppError::validation(
+            "system_prompt",
+            "only when starting a conversation; PATCH the conversation to change it",
+        ));
+    }
     let conversation = match &request.conversation_id {
         Some(id) => conversations::get(&state.db, &user.id, id)
             .await?
@@ -66,7 +81,7 @@ pub async fn start_turn(
         None => {
             let title = conversations::title_from_message(text);
             let model = requested_model.as_deref().unwrap_or(&settings.ollama.model);
-            conversations::create(&state.db, &user.id, &title, model, None).await?
+            conversations::create(&state.db, &user.id, &title, model, system_prompt).await?
         }
     };
     if conversation.summary.status == "closed" {

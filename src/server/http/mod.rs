@@ -1,6 +1,8 @@
 //! The HTTP service: routes, headers, listener and graceful shutdown.
 
+pub mod assets;
 mod cors;
+mod language;
 mod observe;
 mod security;
 
@@ -26,14 +28,25 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let allowed = cors::AllowedOrigins(Arc::new(state.settings.server.cors_origins.clone()));
+    let bundle = match &state.bundle {
+        Some(bundle) => bundle.routes(super::startup::PKG_DIR),
+        None => Router::new(),
+    };
     Router::new()
+        .merge(bundle)
         .route("/health", get(health::handler))
         .route("/metrics", get(metrics::handler))
         .nest("/api/v1", rest::router())
         .nest("/v1", super::openai::router())
-        .leptos_routes_with_context(&state, routes, security::set_page_csp, move || {
-            shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            || {
+                security::set_page_csp();
+                language::provide_for_page();
+            },
+            move || shell(options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(DefaultBodyLimit::max(state.settings.server.max_body_bytes))
         .layer(middleware::from_fn(security::server_fns_same_site))

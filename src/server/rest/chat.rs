@@ -59,6 +59,7 @@ async fn chat_handler(
         conversation_id: body.conversation_id,
         message: body.message,
         model: body.model,
+        system_prompt: body.system_prompt,
     };
     let turn = chat::start_turn(&state, &user, request).await?;
     Ok(chat::sse::respond(turn, &headers))
@@ -88,6 +89,7 @@ pub(super) async fn post_message(
         conversation_id: Some(id),
         message: body.content,
         model: None,
+        system_prompt: None,
     };
     let turn = chat::start_turn(&state, &user, request).await?;
     Ok(chat::sse::respond(turn, &headers))
