@@ -350,18 +350,30 @@ test('a new chat suggests questions, and one click asks it', async ({ page }) =>
   await expect(messagesOf(page, 'assistant').last()).toHaveAttribute('data-status', 'complete', { timeout: ANSWER_TIMEOUT });
 });
 
-test('a long conversation opens at its latest messages and loads older ones when scrolling up', async ({ page, request }) => {
-  test.setTimeout(120_000);
-  const auth = await request.post('/api/v1/auth/login', { data: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
-  const headers = { authorization: `Bearer ${(await auth.json()).access_token}` };
+test('a 1,000-message conversation opens at its latest messages and loads older ones when scrolling up', async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const TURNS = 500; // 1,000 messages
+  // The test server's access tokens live 4 s: sign in again when one has expired.
+  let headers: Record<string, string> = {};
+  const signIn = async () => {
+    const auth = await request.post('/api/v1/auth/login', { data: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+    headers = { authorization: `Bearer ${(await auth.json()).access_token}` };
+  };
+  await signIn();
   const created = await request.post('/api/v1/conversations', { headers, data: { title: `Larga ${Date.now()}` } });
   const id = (await created.json()).id as string;
-  for (let i = 0; i < 150; i++) {
-    const res = await request.post(`/api/v1/conversations/${id}/messages`, {
-      headers: { ...headers, accept: 'text/plain' },
-      data: { content: `pregunta ${i} [sim tokens=1]` },
-    });
-    expect(res.ok()).toBeTruthy();
+  for (let i = 0; i < TURNS; i++) {
+    const ask = () =>
+      request.post(`/api/v1/conversations/${id}/messages`, {
+        headers: { ...headers, accept: 'text/plain' },
+        data: { content: `pregunta ${i} [sim tokens=1]` },
+      });
+    let res = await ask();
+    if (res.status() === 401) {
+      await signIn();
+      res = await ask();
+    }
+    expect(res.ok(), `question ${i}: ${res.status()}`).toBeTruthy();
     await res.text();
   }
 
@@ -369,14 +381,15 @@ test('a long conversation opens at its latest messages and loads older ones when
   await page.goto(`/c/${id}`);
   await waitForHydration(page);
   await expect(messages(page)).toHaveCount(50);
-  await expect(messagesOf(page, 'user').last().getByTestId('message-content')).toHaveText('pregunta 149 [sim tokens=1]');
+  await expect(messagesOf(page, 'user').last().getByTestId('message-content')).toHaveText(`pregunta ${TURNS - 1} [sim tokens=1]`);
   const list = page.getByTestId('message-list');
-  for (const expected of [100, 150, 200, 250, 300]) {
+  // Each scroll to the top loads the 50 messages before the first one shown.
+  for (let expected = 100; expected <= 2 * TURNS; expected += 50) {
     await list.evaluate((el) => el.scrollTo(0, 0));
     await expect(messages(page)).toHaveCount(expected);
   }
   await expect(messagesOf(page, 'user').first().getByTestId('message-content')).toHaveText('pregunta 0 [sim tokens=1]');
   // Nothing is shown twice.
   const questions = await messagesOf(page, 'user').getByTestId('message-content').allInnerTexts();
-  expect(new Set(questions).size).toBe(150);
+  expect(new Set(questions).size).toBe(TURNS);
 });

@@ -178,9 +178,10 @@ pub fn ConversationPane() -> impl IntoView {
                         <div class="message-list" data-testid="message-list" node_ref=list on:scroll=on_scroll
                             role="region" aria-label=t().messages tabindex="0">
                             {move || loading_older.get().then(|| view! { <p class="muted older-loading">{t().loading}</p> })}
-                            {move || older.get().into_iter().map(|m| view! {
+                            // Keyed: loading a page of older messages adds only those.
+                            <For each=move || older.get() key=|m| m.id.clone() let:m>
                                 <MessageView role=m.role content=m.content status=m.status />
-                            }).collect_view()}
+                            </For>
                             {stored}
                             {move || earlier_turns(chat, id.get())}
                             {move || live_here.get().then(|| view! { <LiveTurnView ask /> })}
