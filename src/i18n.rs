@@ -268,6 +268,16 @@ pub struct AdminStrings {
     pub unlimited: &'static str,
     pub per_minute: &'static str,
     pub per_month: &'static str,
+    // --- Ollama backends view (branch `scale`) ---
+    pub backends: &'static str,
+    pub refresh: &'static str,
+    pub backend_url: &'static str,
+    pub backend_in_flight: &'static str,
+    pub backend_queued: &'static str,
+    pub backend_models: &'static str,
+    pub backend_healthy: &'static str,
+    pub backend_unhealthy: &'static str,
+    pub backend_unknown: &'static str,
 }
 
 pub const ADMIN_ES: AdminStrings = AdminStrings {
@@ -377,6 +387,16 @@ pub const ADMIN_ES: AdminStrings = AdminStrings {
     unlimited: "sin límite",
     per_minute: "/min",
     per_month: "tokens/mes",
+    // --- Ollama backends view (branch `scale`) ---
+    backends: "Servidores Ollama",
+    refresh: "Actualizar",
+    backend_url: "Dirección",
+    backend_in_flight: "Generando / máximo",
+    backend_queued: "En espera",
+    backend_models: "Modelos",
+    backend_healthy: "En servicio",
+    backend_unhealthy: "Fuera de servicio",
+    backend_unknown: "Sin comprobar",
 };
 
 /// The admin views' strings of the current language.

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backends;
 pub mod backup;
 pub mod bootstrap;
 pub mod chat;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod ollama;
+pub mod ollama_hosts;
 pub mod ollama_sim;
 pub mod openai;
 pub mod rest;

@@ -15,12 +15,11 @@ use super::{
         secret,
         throttle::{Limits, LoginThrottle},
     },
+    backends::{Backends, ModelCatalog},
     bootstrap::{self, AdminBootstrap},
-    chat::queue::Queue,
     config::{RunEnv, Settings},
     db::{Db, messages},
     http,
-    ollama::{ModelCatalog, OllamaClient},
     ollama_sim::{self, SimOptions, Simulator},
     state::AppState,
 };
@@ -95,11 +94,7 @@ pub async fn build_state(
         &settings.auth.issuer,
         settings.auth.access_ttl_secs,
     );
-    let ollama = OllamaClient::new(
-        &settings.ollama.host,
-        Duration::from_secs(settings.ollama.connect_timeout_secs),
-        Duration::from_secs(settings.ollama.idle_timeout_secs),
-    );
+    let backends = Backends::new(&settings);
     let leptos_options = LeptosOptions::builder()
         .output_name("energyapp-llm")
         .site_root(site_root())
@@ -121,9 +116,8 @@ pub async fn build_state(
         leptos_options,
         settings: settings.clone(),
         db,
-        models: ModelCatalog::new(ollama.clone()),
-        queue: Queue::new(settings.ollama.max_parallel, settings.ollama.max_queue),
-        ollama,
+        models: ModelCatalog::new(backends.clone()),
+        backends,
         jwt: Arc::new(jwt),
         throttle: Arc::new(throttle),
         generations: Default::default(),
@@ -173,6 +167,7 @@ pub async fn start(mut settings: Settings, demo: bool) -> anyhow::Result<Running
         .await
         .with_context(|| format!("cannot listen on server.bind = {bind}"))?;
     let addr = listener.local_addr()?;
+    state.backends.spawn_health_checks();
     warn_if_ollama_unreachable(state.clone());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let app = http::router(state.clone());
@@ -203,6 +198,7 @@ async fn start_demo_simulator(settings: &mut Settings) -> anyhow::Result<(Socket
         .await
         .context("cannot start the demo Ollama simulator")?;
     settings.ollama.host = format!("http://{addr}");
+    settings.ollama.hosts.clear();
     tracing::info!(%addr, "demo mode: answers come from the built-in Ollama simulator");
     Ok((addr, sim))
 }
@@ -210,19 +206,25 @@ async fn start_demo_simulator(settings: &mut Settings) -> anyhow::Result<(Socket
 fn warn_if_ollama_unreachable(state: AppState) {
     tokio::spawn(async move {
         let model = &state.settings.ollama.model;
-        match state.ollama.tags().await {
-            Ok(models) if models.iter().any(|m| &m.name == model) => {
-                tracing::info!(host = state.ollama.host(), %model, "Ollama is reachable");
+        state.backends.check_unknown().await;
+        for backend in state.backends.all() {
+            let host = backend.url();
+            match backend.error() {
+                None if backend.find_model(model).is_some() => {
+                    tracing::info!(host, %model, "Ollama is reachable")
+                }
+                None => tracing::warn!(
+                    host,
+                    %model,
+                    "Ollama is reachable but model {model} is not installed: run `ollama pull {model}`"
+                ),
+                Some(err) => tracing::warn!(
+                    host,
+                    "Ollama is not reachable ({err}); its chats go elsewhere, or fail while no \
+                     backend is. Set ollama.host or ollama.hosts (ENERGYAPP_OLLAMA__HOST, \
+                     ENERGYAPP_OLLAMA__HOSTS) or run with --demo to use the built-in simulator"
+                ),
             }
-            Ok(_) => tracing::warn!(
-                host = state.ollama.host(),
-                %model,
-                "Ollama is reachable but model {model} is not installed: run `ollama pull {model}`"
-            ),
-            Err(err) => tracing::warn!(
-                "Ollama is not reachable ({err}); chats will fail until it is. Set ollama.host \
-                 (ENERGYAPP_OLLAMA__HOST) or run with --demo to use the built-in simulator"
-            ),
         }
     });
 }

@@ -8,10 +8,10 @@ use tokio::sync::watch;
 
 use super::{
     auth::{jwt::JwtKeys, throttle::LoginThrottle},
-    chat::{queue::Queue, registry::Generations},
+    backends::{Backends, ModelCatalog},
+    chat::registry::Generations,
     config::Settings,
     db::Db,
-    ollama::{ModelCatalog, OllamaClient},
 };
 
 #[derive(Clone)]
@@ -19,11 +19,10 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub settings: Arc<Settings>,
     pub db: Db,
-    pub ollama: OllamaClient,
-    /// Installed models, cached briefly.
+    /// The Ollama backends, each with its generation capacity, line and health.
+    pub backends: Backends,
+    /// Installed models, across the healthy backends.
     pub models: ModelCatalog,
-    /// Generation capacity of the Ollama backend, and the line of waiting requests.
-    pub queue: Queue,
     pub jwt: Arc<JwtKeys>,
     pub throttle: Arc<LoginThrottle>,
     /// Answers being generated now (one per conversation, stoppable).

@@ -5,6 +5,7 @@ mod common;
 
 mod admin;
 mod auth;
+mod backends;
 mod chat;
 mod cli;
 mod conversations;

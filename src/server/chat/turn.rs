@@ -1,13 +1,12 @@
-//! Accepting a turn: validate, store the question, take a place in the backend's queue, open
+//! Accepting a turn: validate, store the question, take a place on a backend (its queue), open
 //! the Ollama stream (or wait for it), and hand over to the generation task.
 
 use std::sync::Arc;
 
 use super::{
-    generate::{self, Start},
-    history,
+    attempt::{self, Retry, Start},
+    generate, history,
     live::{Listener, Live},
-    queue::{Entry, Place},
 };
 use crate::{
     error::AppError,
@@ -78,7 +77,7 @@ pub async fn start_turn(
     }
     let conversation_id = conversation.summary.id.clone();
     let slot = state.generations.claim(&conversation_id)?;
-    let entry = state.queue.join()?;
+    let placement = state.backends.place(&model, None).await?;
 
     let mut past = messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?;
     let user_message_id = messages::insert(
@@ -125,28 +124,21 @@ pub async fn start_turn(
         keep_alive: settings.ollama.keep_alive.clone(),
     };
 
-    let (start, queued) = match entry {
-        // A free slot: call Ollama now, so that an unreachable Ollama is a plain 503 and no
-        // answer is half-written.
-        Entry::Admitted(permit) => {
-            let upstream = state.ollama.chat(&ollama_request).await.map_err(|e| {
-                tracing::warn!(error = %e, conversation = %conversation_id, "could not start an answer");
-                AppError::from(e)
-            })?;
-            (Start::Connected { upstream, permit }, None)
-        }
-        Entry::Waiting(ticket) => {
-            let position = match ticket.place() {
-                Place::Waiting(n) => Some(n),
-                Place::Admitted => None,
-            };
-            let start = Start::Queued {
-                ticket,
-                request: ollama_request,
-            };
-            (start, position)
-        }
-    };
+    // A free slot: call Ollama now (on another backend if that one fails), so that an
+    // unreachable Ollama is a plain 503 and no answer is half-written.
+    let mut retry = Retry::default();
+    let start = attempt::connect(
+        &state.backends,
+        &ollama_request,
+        Start::from(placement),
+        &mut retry,
+    )
+    .await
+    .map_err(|e| {
+        tracing::warn!(error = %e, conversation = %conversation_id, "could not start an answer");
+        AppError::from(e)
+    })?;
+    let queued = start.position();
 
     let assistant_message_id = new_id();
     messages::insert_with_id(
@@ -171,6 +163,8 @@ pub async fn start_turn(
     tokio::spawn(generate::run(
         state.clone(),
         start,
+        ollama_request,
+        retry,
         slot,
         Arc::clone(&live),
         key_id,

@@ -17,7 +17,7 @@ pub struct Gauges {
 
 impl Gauges {
     pub fn of(state: &AppState) -> Gauges {
-        let (generating, queued) = state.queue.load();
+        let (generating, queued) = state.backends.load();
         Gauges {
             active_streams: state.generations.in_flight(),
             generating,
@@ -116,6 +116,11 @@ pub fn render(m: &Metrics, g: &Gauges) -> String {
             "Failed or refused (throttled) logins.",
             m.login_failures.load(Ordering::Relaxed),
         ),
+        (
+            "energyapp_backend_retries_total",
+            "Answers retried on another Ollama backend after theirs failed before the first token.",
+            m.backend_retries.load(Ordering::Relaxed),
+        ),
     ];
     for (name, help, value) in counters {
         header(&mut out, name, "counter", help);
@@ -206,6 +211,7 @@ mod tests {
             answers: Default::default(),
             tokens_relayed: 7.into(),
             login_failures: 2.into(),
+            backend_retries: 0.into(),
             time_to_first_token: Histogram::new(&[1.0]),
             ollama_chat_latency: Histogram::new(&[1.0]),
             ollama_tags_latency: Histogram::new(&[1.0]),

@@ -1,0 +1,148 @@
+//! Where an answer is generated: a place on a backend (generating, or waiting in its line),
+//! and the one retry on another backend that a request gets when its backend fails before the
+//! first token. Once a token has been relayed there is no retry: the answer fails as it is.
+
+use std::sync::Arc;
+
+use super::queue::{Permit, Place, Ticket};
+use crate::server::{
+    backends::{Backend, Backends, Placement},
+    chat::queue::Entry,
+    ollama::{ChatStream, OllamaError, wire::ChatRequest},
+};
+
+/// How far a request has got on its backend.
+pub enum Start {
+    /// Ollama accepted the request.
+    Connected {
+        upstream: ChatStream,
+        permit: Permit,
+        backend: Arc<Backend>,
+    },
+    /// A slot is free on `backend`; Ollama is not called yet.
+    Admitted {
+        permit: Permit,
+        backend: Arc<Backend>,
+    },
+    /// Waiting in `backend`'s line.
+    Queued {
+        ticket: Ticket,
+        backend: Arc<Backend>,
+    },
+}
+
+impl From<Placement> for Start {
+    fn from(placement: Placement) -> Start {
+        let backend = placement.backend;
+        match placement.entry {
+            Entry::Admitted(permit) => Start::Admitted { permit, backend },
+            Entry::Waiting(ticket) => Start::Queued { ticket, backend },
+        }
+    }
+}
+
+impl Start {
+    /// The place in line, while waiting.
+    pub fn position(&self) -> Option<usize> {
+        match self {
+            Start::Queued { ticket, .. } => match ticket.place() {
+                Place::Waiting(n) => Some(n),
+                Place::Admitted => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// The single retry a request has.
+#[derive(Default)]
+pub struct Retry {
+    used: bool,
+}
+
+impl Retry {
+    /// `backend` failed with `err` before any token: a place on another backend that has the
+    /// model, the first time; `None` afterwards, or when there is no other backend.
+    pub async fn elsewhere(
+        &mut self,
+        backends: &Backends,
+        model: &str,
+        backend: &Backend,
+        err: &OllamaError,
+    ) -> Option<Start> {
+        backend.failed(err);
+        if std::mem::replace(&mut self.used, true) {
+            return None;
+        }
+        let placement = backends.place(model, Some(backend.index)).await.ok()?;
+        tracing::info!(
+            from = backend.url(),
+            to = placement.backend.url(),
+            error = %err,
+            "the backend failed before the first token: retrying on another one"
+        );
+        crate::server::metrics::global().backend_retry();
+        Some(placement.into())
+    }
+}
+
+/// Calls Ollama at once when a slot is free, retrying once on another backend if that fails.
+/// A request that has to wait in line is returned as it is.
+pub async fn connect(
+    backends: &Backends,
+    request: &ChatRequest,
+    mut start: Start,
+    retry: &mut Retry,
+) -> Result<Start, OllamaError> {
+    loop {
+        let Start::Admitted { permit, backend } = start else {
+            return Ok(start);
+        };
+        match backend.client().chat(request).await {
+            Ok(upstream) => {
+                return Ok(Start::Connected {
+                    upstream,
+                    permit,
+                    backend,
+                });
+            }
+            Err(err) => {
+                drop(permit);
+                match retry
+                    .elsewhere(backends, &request.model, &backend, &err)
+                    .await
+                {
+                    Some(next) => start = next,
+                    None => return Err(err),
+                }
+            }
+        }
+    }
+}
+
+/// Waits in line if needed and calls Ollama (with the retry): the stream and its permit.
+pub async fn connected(
+    backends: &Backends,
+    request: &ChatRequest,
+    mut start: Start,
+    retry: &mut Retry,
+) -> Result<(ChatStream, Permit), OllamaError> {
+    loop {
+        start = match connect(backends, request, start, retry).await? {
+            Start::Connected {
+                upstream, permit, ..
+            } => return Ok((upstream, permit)),
+            Start::Queued {
+                mut ticket,
+                backend,
+            } => {
+                while ticket.place() != Place::Admitted {
+                    ticket.changed().await;
+                }
+                let permit = ticket.into_permit().ok_or(OllamaError::ConnectionCut)?;
+                Start::Admitted { permit, backend }
+            }
+            admitted @ Start::Admitted { .. } => admitted,
+        };
+    }
+}
