@@ -18,7 +18,7 @@ use super::{
     backends::{Backends, ModelCatalog},
     bootstrap::{self, AdminBootstrap},
     config::{RunEnv, Settings},
-    db::{Db, messages},
+    db::{Backend as DbBackend, Db, messages},
     http,
     ollama_sim::{self, SimOptions, Simulator},
     state::AppState,
@@ -106,11 +106,16 @@ pub async fn build_state(
             leptos::config::Env::PROD
         })
         .build();
-    let throttle = LoginThrottle::new(Limits {
+    let limits = Limits {
         per_account: settings.auth.login_max_failures,
         per_ip: settings.auth.login_max_failures_per_ip,
         lockout: Duration::from_secs(settings.auth.login_lockout_secs),
-    });
+    };
+    // On PostgreSQL several instances may serve together: they count failures in the database.
+    let throttle = match db.backend {
+        DbBackend::Sqlite => LoginThrottle::new(limits),
+        DbBackend::Postgres => LoginThrottle::shared(limits, db.clone()),
+    };
     let settings = Arc::new(settings);
     Ok(AppState {
         leptos_options,

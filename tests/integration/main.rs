@@ -12,6 +12,7 @@ mod conversations;
 mod deploy;
 mod faults;
 mod health;
+mod instances;
 mod live;
 mod openai;
 mod openapi;

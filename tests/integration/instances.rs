@@ -1,0 +1,127 @@
+//! Two app instances on one PostgreSQL database (as behind a load balancer) behave as one:
+//! sessions, their revocation and deactivation, and login throttling are shared.
+//! Runs when `ENERGYAPP_TEST_POSTGRES_URL` names a server.
+
+use serde_json::{Value, json};
+
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, error_code, within_time_limit};
+
+/// Two instances on a fresh PostgreSQL database; `None` (skipped) without PostgreSQL.
+async fn two_instances() -> Option<(TestApp, TestApp)> {
+    let first = TestApp::start(Backend::Postgres).await?;
+    let second = first.another_instance().await;
+    Some((first, second))
+}
+
+async fn stop(first: TestApp, second: TestApp) {
+    second.stop().await;
+    first.stop().await;
+}
+
+async fn pair(app: &TestApp, email: &str, password: &str) -> (String, String) {
+    let res = app.login(email, password).await;
+    assert_eq!(res.status(), 200, "login of {email}");
+    let body: Value = res.json().await.unwrap();
+    (
+        body["access_token"].as_str().unwrap().to_string(),
+        body["refresh_token"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/v1/auth/refresh"))
+        .json(&json!({ "refresh_token": token }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_their_revocation_and_deactivation_are_shared() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        // Signed in on one, recognised by the other.
+        let (access, refresh_1) = pair(&a, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(b.get("/api/v1/me", &access).await.status(), 200);
+
+        // Rotated on one; reusing the spent token on the other revokes the whole family.
+        let res = refresh(&b, &refresh_1).await;
+        assert_eq!(res.status(), 200);
+        let refresh_2 = res.json::<Value>().await.unwrap()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // (Its first use is made older than the grace given to a browser racing itself.)
+        sqlx::query("update refresh_tokens set used_at = $1 where token_hash = $2")
+            .bind("2000-01-01T00:00:00.000000Z")
+            .bind(energyapp_llm::server::auth::sessions::hash_token(
+                &refresh_1,
+            ))
+            .execute(&a.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            error_code(refresh(&a, &refresh_1).await, 401).await,
+            "unauthorized"
+        );
+        assert_eq!(refresh(&b, &refresh_2).await.status(), 401);
+
+        // Logged out on one: its refresh token is dead on the other.
+        let (_, refresh_3) = pair(&b, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let res = a
+            .http
+            .post(a.url("/api/v1/auth/logout"))
+            .json(&json!({ "refresh_token": refresh_3 }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        assert_eq!(refresh(&b, &refresh_3).await.status(), 401);
+
+        // Deactivated on one: refused on the other at the next request.
+        let user = b.user_token("ana@test.local").await;
+        assert_eq!(a.get("/api/v1/me", &user).await.status(), 200);
+        let me: Value = a.get("/api/v1/me", &user).await.json().await.unwrap();
+        let admin = a.admin_token().await;
+        let res = a
+            .patch_json(
+                &format!("/api/v1/admin/users/{}", me["id"].as_str().unwrap()),
+                &admin,
+                json!({ "active": false }),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_ne!(b.get("/api/v1/me", &user).await.status(), 200);
+    })
+    .await;
+    stop(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_counted_across_instances() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        // auth.login_max_failures is 5: three failures here and two there lock the account.
+        for (app, n) in [(&a, 3), (&b, 2)] {
+            for _ in 0..n {
+                let res = app.login(ADMIN_EMAIL, "wrong-password").await;
+                assert_eq!(res.status(), 401);
+            }
+        }
+        for app in [&a, &b] {
+            let res = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+            assert_eq!(res.status(), 429, "locked on both");
+            assert!(res.headers().contains_key("retry-after"));
+        }
+        // Another account is unaffected (the address limit is 20).
+        let other = b.user_token("luis@test.local").await;
+        assert!(!other.is_empty());
+    })
+    .await;
+    stop(a, b).await;
+}
