@@ -7,6 +7,7 @@ pub mod backup;
 pub mod bootstrap;
 pub mod chat;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod conversations_service;
 pub mod db;

@@ -17,6 +17,8 @@ use super::{
     },
     backends::{Backends, ModelCatalog},
     bootstrap::{self, AdminBootstrap},
+    chat::registry::Generations,
+    cluster::Cluster,
     config::{RunEnv, Settings},
     db::{Backend as DbBackend, Db, messages},
     http,
@@ -116,6 +118,15 @@ pub async fn build_state(
         DbBackend::Sqlite => LoginThrottle::new(limits),
         DbBackend::Postgres => LoginThrottle::shared(limits, db.clone()),
     };
+    let generations = Generations::default();
+    let cluster = match db.backend {
+        DbBackend::Sqlite => None,
+        DbBackend::Postgres => Some(
+            Cluster::start(&settings.database.url, generations.clone())
+                .await
+                .context("cannot listen for the other instances (PostgreSQL LISTEN)")?,
+        ),
+    };
     let settings = Arc::new(settings);
     Ok(AppState {
         leptos_options,
@@ -125,7 +136,8 @@ pub async fn build_state(
         backends,
         jwt: Arc::new(jwt),
         throttle: Arc::new(throttle),
-        generations: Default::default(),
+        generations,
+        cluster,
         key_limits: Default::default(),
         shutdown,
     })

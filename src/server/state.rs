@@ -29,6 +29,9 @@ pub struct AppState {
     pub generations: Generations,
     /// Requests per API key in the last minute.
     pub key_limits: super::auth::api_keys::KeyRateLimiter,
+    /// Several instances on one PostgreSQL database: how they reach each other's answers
+    /// (none on SQLite).
+    pub cluster: Option<super::cluster::Cluster>,
     /// Becomes `true` when in-flight answers must stop (end of the shutdown grace period).
     pub shutdown: watch::Receiver<bool>,
 }

@@ -1,10 +1,18 @@
 //! Two app instances on one PostgreSQL database (as behind a load balancer) behave as one:
-//! sessions, their revocation and deactivation, and login throttling are shared.
+//! sessions, their revocation and deactivation, and login throttling are shared; an answer
+//! generated on one is followed, stopped and guarded from the other (LISTEN/NOTIFY).
 //! Runs when `ENERGYAPP_TEST_POSTGRES_URL` names a server.
 
+use energyapp_llm::{
+    server::ollama_sim::reply_tokens,
+    stream_events::{MetaEvent, StreamEvent},
+};
 use serde_json::{Value, json};
 
-use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, error_code, within_time_limit};
+use crate::common::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Events, TestApp, error_code, streamed_text,
+    within_time_limit,
+};
 
 /// Two instances on a fresh PostgreSQL database; `None` (skipped) without PostgreSQL.
 async fn two_instances() -> Option<(TestApp, TestApp)> {
@@ -121,6 +129,85 @@ async fn failed_logins_are_counted_across_instances() {
         // Another account is unaffected (the address limit is 20).
         let other = b.user_token("luis@test.local").await;
         assert!(!other.is_empty());
+    })
+    .await;
+    stop(a, b).await;
+}
+
+/// Starts an answer on `app` and reads up to its first token.
+async fn answer_started(app: &TestApp, token: &str, message: &str) -> (MetaEvent, Events) {
+    let mut events = Events::new(
+        app.post_json("/api/v1/chat", token, json!({ "message": message }))
+            .await,
+    );
+    let Some(StreamEvent::Meta(meta)) = events.next().await else {
+        panic!("meta first")
+    };
+    loop {
+        match events.next().await {
+            Some(StreamEvent::Token(_)) => return (meta, events),
+            Some(StreamEvent::Queued(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_is_followed_stopped_and_guarded_from_either_instance() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let message = "larga [sim tokens=60 delay_ms=20]";
+        let (meta, mut first) = answer_started(&a, &token, message).await;
+        let stream_path = format!("/api/v1/conversations/{}/stream", meta.conversation_id);
+
+        // Another question in that conversation, on the other instance: 409.
+        let res = b
+            .post_json(
+                &format!("/api/v1/conversations/{}/messages", meta.conversation_id),
+                &token,
+                json!({ "content": "y otra" }),
+            )
+            .await;
+        assert_eq!(error_code(res, 409).await, "conflict");
+
+        // Re-attached on the other instance: the whole text, then the same end.
+        let res = b.get(&stream_path, &token).await;
+        assert_eq!(res.status(), 200);
+        let elsewhere = Events::new(res).rest().await;
+        let StreamEvent::Meta(seen) = &elsewhere[0] else {
+            panic!("{elsewhere:?}")
+        };
+        assert_eq!(seen, &meta);
+        let full = reply_tokens(message, 60).concat();
+        assert_eq!(streamed_text(&elsewhere), full);
+        assert!(
+            matches!(elsewhere.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "complete"),
+            "{elsewhere:?}"
+        );
+        while first.next().await.is_some() {}
+        // Nothing in flight any more: 204 on both.
+        assert_eq!(b.get(&stream_path, &token).await.status(), 204);
+        assert_eq!(a.get(&stream_path, &token).await.status(), 204);
+
+        // Stop pressed on the other instance.
+        let (meta, first) = answer_started(&a, &token, "otra [sim tokens=2000 delay_ms=20]").await;
+        let res = b
+            .post_json(
+                &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.json::<Value>().await.unwrap()["stopped"], true);
+        let rest = first.rest().await;
+        assert!(
+            matches!(rest.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "stopped"),
+            "{rest:?}"
+        );
     })
     .await;
     stop(a, b).await;

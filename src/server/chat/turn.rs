@@ -77,6 +77,12 @@ pub async fn start_turn(
     }
     let conversation_id = conversation.summary.id.clone();
     let slot = state.generations.claim(&conversation_id)?;
+    if state.cluster.is_some() && messages::streaming_in(&state.db, &conversation_id).await? {
+        // Being answered on another instance.
+        return Err(AppError::Conflict(
+            "an answer is already being generated in this conversation".into(),
+        ));
+    }
     let placement = state.backends.place(&model, None).await?;
 
     let mut past = messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?;

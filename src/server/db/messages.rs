@@ -67,6 +67,17 @@ pub async fn insert_with_id(
     Ok(())
 }
 
+/// Whether an answer of the conversation is still being generated (by any instance).
+pub async fn streaming_in(db: &Db, conversation_id: &str) -> Result<bool, AppError> {
+    let n: i64 = sqlx::query_scalar(
+        "select cast(count(*) as bigint) from messages where conversation_id = $1 and status = 'streaming'",
+    )
+    .bind(conversation_id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
 /// Saves the text produced so far of a message still streaming.
 pub async fn checkpoint(db: &Db, id: &str, content: &str) -> Result<(), AppError> {
     sqlx::query(
