@@ -212,3 +212,46 @@ async fn an_answer_is_followed_stopped_and_guarded_from_either_instance() {
     .await;
     stop(a, b).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backends_limit_holds_across_instances() {
+    // ollama.max_parallel is 1 in the tests: one answer at a time on the one backend.
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let (meta, _first) =
+            answer_started(&a, &token, "larga [sim tokens=2000 delay_ms=20]").await;
+
+        // The other instance's own line is empty, but the backend's slot is taken: it waits.
+        let mut second = Events::new(
+            b.post_json("/api/v1/chat", &token, json!({ "message": "hola" }))
+                .await,
+        );
+        assert_eq!(second.next().await.map(|e| e.name()), Some("meta"));
+        assert!(
+            matches!(second.next().await, Some(StreamEvent::Queued(q)) if q.position == 1),
+            "queued"
+        );
+        assert_eq!(a.sim.stats().in_flight, 1);
+
+        // The first one stopped: the second gets the slot and its whole answer.
+        let res = a
+            .post_json(
+                &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let rest = second.rest().await;
+        assert!(
+            matches!(rest.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "complete"),
+            "{rest:?}"
+        );
+        assert_eq!(streamed_text(&rest), reply_tokens("hola", 12).concat());
+    })
+    .await;
+    stop(a, b).await;
+}

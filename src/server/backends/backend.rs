@@ -93,6 +93,10 @@ impl Backend {
         &self.queue
     }
 
+    pub fn max_parallel(&self) -> usize {
+        self.max_parallel
+    }
+
     pub fn health(&self) -> Health {
         self.seen().health
     }

@@ -8,6 +8,7 @@ use super::queue::{Permit, Place, Ticket};
 use crate::server::{
     backends::{Backend, Backends, Placement},
     chat::queue::Entry,
+    cluster::ClusterSlots,
     ollama::{ChatStream, OllamaError, wire::ChatRequest},
 };
 
@@ -87,17 +88,34 @@ impl Retry {
 }
 
 /// Calls Ollama at once when a slot is free, retrying once on another backend if that fails.
-/// A request that has to wait in line is returned as it is.
+/// A request that has to wait (in line, or, with several instances, for a slot another
+/// instance holds: `Admitted` without a shared slot) is returned as it is.
 pub async fn connect(
     backends: &Backends,
+    shared: Option<&ClusterSlots>,
     request: &ChatRequest,
     mut start: Start,
     retry: &mut Retry,
 ) -> Result<Start, OllamaError> {
     loop {
-        let Start::Admitted { permit, backend } = start else {
+        let Start::Admitted {
+            mut permit,
+            backend,
+        } = start
+        else {
             return Ok(start);
         };
+        if let Some(shared) = shared
+            && !permit.has_shared_slot()
+        {
+            match shared
+                .try_acquire(backend.url(), backend.max_parallel())
+                .await
+            {
+                Some(slot) => permit.hold(slot),
+                None => return Ok(Start::Admitted { permit, backend }),
+            }
+        }
         match backend.client().chat(request).await {
             Ok(upstream) => {
                 return Ok(Start::Connected {
@@ -123,12 +141,13 @@ pub async fn connect(
 /// Waits in line if needed and calls Ollama (with the retry): the stream and its permit.
 pub async fn connected(
     backends: &Backends,
+    shared: Option<&ClusterSlots>,
     request: &ChatRequest,
     mut start: Start,
     retry: &mut Retry,
 ) -> Result<(ChatStream, Permit), OllamaError> {
     loop {
-        start = match connect(backends, request, start, retry).await? {
+        start = match connect(backends, shared, request, start, retry).await? {
             Start::Connected {
                 upstream, permit, ..
             } => return Ok((upstream, permit)),
@@ -142,7 +161,17 @@ pub async fn connected(
                 let permit = ticket.into_permit().ok_or(OllamaError::ConnectionCut)?;
                 Start::Admitted { permit, backend }
             }
-            admitted @ Start::Admitted { .. } => admitted,
+            // Every shared slot of the backend is taken: wait for one.
+            Start::Admitted {
+                mut permit,
+                backend,
+            } => {
+                if let Some(shared) = shared {
+                    let slot = shared.acquire(backend.url(), backend.max_parallel()).await;
+                    permit.hold(slot);
+                }
+                Start::Admitted { permit, backend }
+            }
         };
     }
 }

@@ -90,7 +90,28 @@ pub async fn run(
                         };
                         Start::Admitted { permit, backend }
                     }
-                    Start::Admitted { permit, backend } => {
+                    Start::Admitted {
+                        mut permit,
+                        backend,
+                    } => {
+                        // With several instances, the backend's limit is shared: wait for one
+                        // of its slots if the others hold them all.
+                        if let Some(cluster) = &state.cluster
+                            && !permit.has_shared_slot()
+                        {
+                            let (url, slots) = (backend.url(), backend.max_parallel());
+                            let slot = match cluster.slots.try_acquire(url, slots).await {
+                                Some(slot) => slot,
+                                None => {
+                                    live.set_queued(Some(1));
+                                    let slot =
+                                        or_cancelled!('run, cluster.slots.acquire(url, slots));
+                                    live.set_queued(None);
+                                    slot
+                                }
+                            };
+                            permit.hold(slot);
+                        }
                         match or_cancelled!('run, backend.client().chat(&request)) {
                             Ok(upstream) => break (upstream, permit, backend),
                             Err(err) => {

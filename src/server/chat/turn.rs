@@ -135,6 +135,7 @@ pub async fn start_turn(
     let mut retry = Retry::default();
     let start = attempt::connect(
         &state.backends,
+        state.cluster.as_ref().map(|c| &c.slots),
         &ollama_request,
         Start::from(placement),
         &mut retry,

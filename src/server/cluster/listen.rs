@@ -3,13 +3,15 @@
 
 use sqlx::postgres::PgListener;
 
-use super::{ATTACH, AttachRequest, Cluster, DETACH, STOP, relay};
+use super::{ATTACH, AttachRequest, Cluster, DETACH, STOP, relay, slots};
 use crate::server::chat::registry::Generations;
 
 /// Starts listening (returns once subscribed, so nothing sent afterwards is missed).
 pub async fn spawn(cluster: Cluster, generations: Generations) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(&cluster.pool).await?;
-    listener.listen_all([ATTACH, STOP, DETACH]).await?;
+    listener
+        .listen_all([ATTACH, STOP, DETACH, slots::FREED])
+        .await?;
     tokio::spawn(async move {
         loop {
             // `recv` reconnects by itself after a lost connection (notifications sent
@@ -32,6 +34,7 @@ pub async fn spawn(cluster: Cluster, generations: Generations) -> Result<(), sql
                         relay::spawn(&cluster, live, request.channel);
                     }
                 }
+                slots::FREED => cluster.slots.freed.notify_waiters(),
                 STOP => {
                     generations.stop(payload);
                 }

@@ -6,11 +6,13 @@
 //!   channel `ea_attach`, whoever does to relay it on a channel of its own ([`relay`],
 //!   [`mirror`]).
 //! - Stop (and delete) on another instance is passed on over `ea_stop`.
+//! - Each backend's `max_parallel` holds across instances ([`ClusterSlots`]).
 
 mod events;
 mod listen;
 mod mirror;
 mod relay;
+mod slots;
 
 use std::{
     collections::HashMap,
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::sync::oneshot;
 
+pub use self::slots::{ClusterSlot, ClusterSlots};
 use super::chat::{live::Listener, registry::Generations};
 
 /// Channels every instance listens on.
@@ -34,6 +37,8 @@ const DETACH: &str = "ea_detach";
 pub struct Cluster {
     pool: PgPool,
     url: String,
+    /// Each backend's generation slots, shared by the instances.
+    pub slots: ClusterSlots,
     /// Relays this instance runs for others, by channel: how to end them early.
     relays: Arc<Mutex<HashMap<String, oneshot::Sender<()>>>>,
 }
@@ -56,6 +61,7 @@ impl Cluster {
         let cluster = Cluster {
             pool,
             url: url.to_string(),
+            slots: ClusterSlots::start(url).await?,
             relays: Arc::default(),
         };
         listen::spawn(cluster.clone(), generations).await?;

@@ -112,6 +112,7 @@ pub async fn handler(
         })?;
     let (upstream, permit) = attempt::connected(
         &state.backends,
+        state.cluster.as_ref().map(|c| &c.slots),
         &ollama_request,
         placement.into(),
         &mut Retry::default(),
