@@ -31,20 +31,27 @@ pub fn site_root() -> String {
     std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into())
 }
 
-/// Opens the database, migrates, recovers interrupted answers and ensures an admin exists.
+/// Opens the database, migrates, recovers interrupted answers (on SQLite; on PostgreSQL other
+/// instances may be generating: see `cluster::recover_abandoned`) and ensures an admin exists.
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Db> {
     let db = migrated_database(settings).await?;
-    let recovered = messages::recover_interrupted(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if recovered > 0 {
-        tracing::warn!(
-            count = recovered,
-            "answers left streaming by a previous run are now marked interrupted"
-        );
+    if db.backend == DbBackend::Sqlite {
+        let recovered = messages::recover_interrupted(&db)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        report_recovered(recovered);
     }
     ensure_first_admin(&db, settings).await?;
     Ok(db)
+}
+
+fn report_recovered(count: u64) {
+    if count > 0 {
+        tracing::warn!(
+            count,
+            "answers left streaming by a previous run are now marked interrupted"
+        );
+    }
 }
 
 /// Opens the database and applies pending migrations; nothing else, so it is safe while
@@ -127,6 +134,12 @@ pub async fn build_state(
                 .context("cannot listen for the other instances (PostgreSQL LISTEN)")?,
         ),
     };
+    if let Some(cluster) = &cluster {
+        let recovered = super::cluster::recover_abandoned(cluster, &db)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        report_recovered(recovered);
+    }
     let settings = Arc::new(settings);
     Ok(AppState {
         leptos_options,

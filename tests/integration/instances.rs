@@ -255,3 +255,28 @@ async fn a_backends_limit_holds_across_instances() {
     .await;
     stop(a, b).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_starting_leaves_the_answers_of_live_instances_alone() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let message = "larga [sim tokens=100 delay_ms=20]";
+        let (meta, first) = answer_started(&a, &token, message).await;
+        // A third instance starts (a rolling restart): the answer in flight on the first is
+        // not one a crash left behind.
+        let c = b.another_instance().await;
+        let detail = c.conversation(&meta.conversation_id, &token).await;
+        assert_eq!(detail["messages"][1]["status"], "streaming");
+        let rest = first.rest().await;
+        assert!(
+            matches!(rest.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "complete"),
+            "{rest:?}"
+        );
+        c.stop().await;
+    })
+    .await;
+    stop(a, b).await;
+}

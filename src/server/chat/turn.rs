@@ -157,6 +157,9 @@ pub async fn start_turn(
         MessageStatus::Streaming,
     )
     .await?;
+    if let Some(cluster) = &state.cluster {
+        messages::set_instance(&state.db, &assistant_message_id, &cluster.instance_id).await?;
+    }
     let meta = MetaEvent {
         conversation_id,
         user_message_id,

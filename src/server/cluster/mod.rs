@@ -7,8 +7,11 @@
 //!   [`mirror`]).
 //! - Stop (and delete) on another instance is passed on over `ea_stop`.
 //! - Each backend's `max_parallel` holds across instances ([`ClusterSlots`]).
+//! - A starting instance marks `interrupted` only the answers of instances that are gone
+//!   ([`recover_abandoned`]).
 
 mod events;
+mod instances;
 mod listen;
 mod mirror;
 mod relay;
@@ -24,7 +27,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::sync::oneshot;
 
-pub use self::slots::{ClusterSlot, ClusterSlots};
+pub use self::{
+    instances::recover_abandoned,
+    slots::{ClusterSlot, ClusterSlots},
+};
 use super::chat::{live::Listener, registry::Generations};
 
 /// Channels every instance listens on.
@@ -35,6 +41,8 @@ const DETACH: &str = "ea_detach";
 /// The instances' shared messaging. Cheap to clone.
 #[derive(Clone)]
 pub struct Cluster {
+    /// This instance, as the answers it generates record it.
+    pub instance_id: String,
     pool: PgPool,
     url: String,
     /// Each backend's generation slots, shared by the instances.
@@ -58,10 +66,12 @@ impl Cluster {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
+        let instance_id = uuid::Uuid::new_v4().simple().to_string();
         let cluster = Cluster {
+            slots: ClusterSlots::start(url, instances::key(&instance_id)).await?,
+            instance_id,
             pool,
             url: url.to_string(),
-            slots: ClusterSlots::start(url).await?,
             relays: Arc::default(),
         };
         listen::spawn(cluster.clone(), generations).await?;

@@ -44,9 +44,14 @@ pub struct ClusterSlot {
 impl Drop for ClusterSlot {
     fn drop(&mut self) {
         let (commands, key) = (self.commands.clone(), self.key);
-        tokio::spawn(async move {
-            let _ = commands.send(Command::Unlock(key)).await;
-        });
+        if let Err(mpsc::error::TrySendError::Full(_)) = commands.try_send(Command::Unlock(key))
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = commands.send(Command::Unlock(key)).await;
+            });
+        }
+        // (Closed: the slot connection is gone, and the lock with it.)
     }
 }
 
@@ -60,10 +65,11 @@ fn backend_key(url: &str) -> i32 {
 }
 
 impl ClusterSlots {
-    pub async fn start(url: &str) -> Result<ClusterSlots, sqlx::Error> {
-        let connection = PgConnection::connect(url).await?;
+    /// Connects; the connection also holds `alive` (this instance's liveness lock).
+    pub async fn start(url: &str, alive: i64) -> Result<ClusterSlots, sqlx::Error> {
+        let connection = connect(url, alive).await?;
         let (commands, rx) = mpsc::channel(1024);
-        tokio::spawn(serve(url.to_string(), connection, rx));
+        tokio::spawn(serve(url.to_string(), alive, connection, rx));
         Ok(ClusterSlots {
             commands,
             freed: Arc::default(),
@@ -103,7 +109,21 @@ impl ClusterSlots {
     }
 }
 
-async fn serve(url: String, mut connection: PgConnection, mut commands: mpsc::Receiver<Command>) {
+async fn connect(url: &str, alive: i64) -> Result<PgConnection, sqlx::Error> {
+    let mut connection = PgConnection::connect(url).await?;
+    sqlx::query("select pg_advisory_lock($1)")
+        .bind(alive)
+        .execute(&mut connection)
+        .await?;
+    Ok(connection)
+}
+
+async fn serve(
+    url: String,
+    alive: i64,
+    mut connection: PgConnection,
+    mut commands: mpsc::Receiver<Command>,
+) {
     let mut held: HashSet<Key> = HashSet::new();
     while let Some(command) = commands.recv().await {
         let done = match command {
@@ -146,7 +166,7 @@ async fn serve(url: String, mut connection: PgConnection, mut commands: mpsc::Re
             tracing::error!(error = %err, "cluster slots: connection lost; reconnecting");
             held.clear();
             loop {
-                match PgConnection::connect(&url).await {
+                match connect(&url, alive).await {
                     Ok(new) => {
                         connection = new;
                         break;

@@ -183,6 +183,40 @@ pub async fn recover_interrupted(db: &Db) -> Result<u64, AppError> {
     Ok(done.rows_affected())
 }
 
+/// Records which instance generates a streaming answer (several instances on PostgreSQL).
+pub async fn set_instance(db: &Db, id: &str, instance_id: &str) -> Result<(), AppError> {
+    sqlx::query("update messages set instance_id = $1 where id = $2")
+        .bind(instance_id)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The instances that answers still `streaming` belong to (`None`: not recorded).
+pub async fn streaming_instances(db: &Db) -> Result<Vec<Option<String>>, AppError> {
+    Ok(
+        sqlx::query_scalar("select distinct instance_id from messages where status = 'streaming'")
+            .fetch_all(&db.pool)
+            .await?,
+    )
+}
+
+/// Like [`recover_interrupted`], for the answers of one instance that is gone (`None`: those
+/// whose instance was not recorded).
+pub async fn recover_interrupted_of(db: &Db, instance_id: Option<&str>) -> Result<u64, AppError> {
+    let done = sqlx::query(
+        "update messages set status = 'interrupted', \
+         meta = '{\"interrupted_by\":\"server_restart\"}', updated_at = $1 \
+         where status = 'streaming' and coalesce(instance_id, '') = $2",
+    )
+    .bind(now())
+    .bind(instance_id.unwrap_or(""))
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// The stored metadata of one message (tests and admin views).
 pub async fn meta(db: &Db, id: &str) -> Result<Option<serde_json::Value>, AppError> {
     let row = sqlx::query("select meta from messages where id = $1")
