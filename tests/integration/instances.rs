@@ -159,7 +159,8 @@ async fn an_answer_is_followed_stopped_and_guarded_from_either_instance() {
     };
     within_time_limit(async {
         let token = a.admin_token().await;
-        let message = "larga [sim tokens=60 delay_ms=20]";
+        // Long enough (6 s) to still be generating while the other instance attaches.
+        let message = "larga [sim tokens=300 delay_ms=20]";
         let (meta, mut first) = answer_started(&a, &token, message).await;
         let stream_path = format!("/api/v1/conversations/{}/stream", meta.conversation_id);
 
@@ -181,7 +182,7 @@ async fn an_answer_is_followed_stopped_and_guarded_from_either_instance() {
             panic!("{elsewhere:?}")
         };
         assert_eq!(seen, &meta);
-        let full = reply_tokens(message, 60).concat();
+        let full = reply_tokens(message, 300).concat();
         assert_eq!(streamed_text(&elsewhere), full);
         assert!(
             matches!(elsewhere.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "complete"),
@@ -263,18 +264,31 @@ async fn an_instance_starting_leaves_the_answers_of_live_instances_alone() {
     };
     within_time_limit(async {
         let token = a.admin_token().await;
-        let message = "larga [sim tokens=100 delay_ms=20]";
+        let message = "larga [sim tokens=2000 delay_ms=20]";
         let (meta, first) = answer_started(&a, &token, message).await;
         // A third instance starts (a rolling restart): the answer in flight on the first is
         // not one a crash left behind.
         let c = b.another_instance().await;
         let detail = c.conversation(&meta.conversation_id, &token).await;
         assert_eq!(detail["messages"][1]["status"], "streaming");
+        // It goes on: checkpoints still land, and it ends as its owner says.
+        let res = c
+            .post_json(
+                &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.json::<Value>().await.unwrap()["stopped"], true);
         let rest = first.rest().await;
         assert!(
-            matches!(rest.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "complete"),
+            matches!(rest.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "stopped"),
             "{rest:?}"
         );
+        let detail = c.conversation(&meta.conversation_id, &token).await;
+        let answer = &detail["messages"][1];
+        assert_eq!(answer["status"], "stopped");
+        assert!(!answer["content"].as_str().unwrap().is_empty());
         c.stop().await;
     })
     .await;
