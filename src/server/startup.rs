@@ -139,6 +139,7 @@ pub async fn build_state(
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         report_recovered(recovered);
+        super::cluster::spawn_sweeper(cluster.clone(), db.clone(), shutdown.clone());
     }
     let settings = Arc::new(settings);
     Ok(AppState {

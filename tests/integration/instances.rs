@@ -10,7 +10,7 @@ use energyapp_llm::{
 use serde_json::{Value, json};
 
 use crate::common::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Events, TestApp, error_code, streamed_text,
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Events, TestApp, error_code, read_events, streamed_text,
     within_time_limit,
 };
 
@@ -290,6 +290,57 @@ async fn an_instance_starting_leaves_the_answers_of_live_instances_alone() {
         assert_eq!(answer["status"], "stopped");
         assert!(!answer["content"].as_str().unwrap().is_empty());
         c.stop().await;
+    })
+    .await;
+    stop(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_answers_of_instances_that_are_gone_are_recovered() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let mut answers = Vec::new();
+        for owner in [
+            b.state.cluster.as_ref().unwrap().instance_id.clone(),
+            "an-instance-that-crashed".to_string(),
+        ] {
+            let events = read_events(
+                a.post_json("/api/v1/chat", &token, json!({ "message": "hola" }))
+                    .await,
+            )
+            .await;
+            let StreamEvent::Meta(meta) = &events[0] else {
+                panic!("{events:?}")
+            };
+            // Made to look as if `owner` were generating it.
+            sqlx::query("update messages set status = 'streaming', instance_id = $1 where id = $2")
+                .bind(&owner)
+                .bind(&meta.assistant_message_id)
+                .execute(&a.state.db.pool)
+                .await
+                .unwrap();
+            answers.push(meta.clone());
+        }
+        let recovered = energyapp_llm::server::cluster::recover_abandoned(
+            a.state.cluster.as_ref().unwrap(),
+            &a.state.db,
+        )
+        .await
+        .unwrap();
+        assert_eq!(recovered, 1);
+        let status = |meta: &MetaEvent| {
+            let (a, token, id) = (&a, &token, meta.conversation_id.clone());
+            async move { a.conversation(&id, token).await["messages"][1]["status"].clone() }
+        };
+        assert_eq!(
+            status(&answers[0]).await,
+            "streaming",
+            "its instance is alive"
+        );
+        assert_eq!(status(&answers[1]).await, "interrupted");
     })
     .await;
     stop(a, b).await;

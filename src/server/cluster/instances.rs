@@ -2,7 +2,10 @@
 //! id (on its slot connection, see `slots`). A lock that can be taken belongs to an instance
 //! that is gone, and so do the answers it left `streaming`.
 
+use std::time::Duration;
+
 use sqlx::postgres::PgPool;
+use tokio::sync::watch;
 
 use super::Cluster;
 use crate::{
@@ -32,6 +35,30 @@ pub async fn recover_abandoned(cluster: &Cluster, db: &Db) -> Result<u64, AppErr
         }
     }
     Ok(recovered)
+}
+
+/// How often a running instance looks for answers of instances that died and did not come
+/// back (their conversations would refuse new questions meanwhile).
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+/// Looks every `SWEEP_EVERY` until `shutdown` becomes true.
+pub fn spawn_sweeper(cluster: Cluster, db: Db, mut shutdown: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(SWEEP_EVERY) => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+            match recover_abandoned(&cluster, &db).await {
+                Ok(0) => {}
+                Ok(count) => tracing::warn!(
+                    count,
+                    "answers of an instance that is gone are now marked interrupted"
+                ),
+                Err(err) => tracing::warn!(error = %err, "could not look for abandoned answers"),
+            }
+        }
+    });
 }
 
 async fn is_gone(pool: &PgPool, instance_id: &str) -> Result<bool, sqlx::Error> {

@@ -8,7 +8,7 @@
 //! - Stop (and delete) on another instance is passed on over `ea_stop`.
 //! - Each backend's `max_parallel` holds across instances ([`ClusterSlots`]).
 //! - A starting instance marks `interrupted` only the answers of instances that are gone
-//!   ([`recover_abandoned`]).
+//!   ([`recover_abandoned`]); running ones look again every 30 s ([`spawn_sweeper`]).
 
 mod events;
 mod instances;
@@ -28,7 +28,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::sync::oneshot;
 
 pub use self::{
-    instances::recover_abandoned,
+    instances::{recover_abandoned, spawn_sweeper},
     slots::{ClusterSlot, ClusterSlots},
 };
 use super::chat::{live::Listener, registry::Generations};
