@@ -345,3 +345,32 @@ async fn only_the_answers_of_instances_that_are_gone_are_recovered() {
     .await;
     stop(a, b).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backends_longest_line_holds_across_instances() {
+    // One answer at a time, and one more waiting, over both instances together.
+    let Some(a) = TestApp::start_with(Backend::Postgres, |s| s.ollama.max_queue = 1).await else {
+        return;
+    };
+    let b = a.another_instance().await;
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let long = |n: &str| json!({ "message": format!("{n} [sim tokens=2000 delay_ms=20]") });
+        let _first = answer_started(&a, &token, "primera [sim tokens=2000 delay_ms=20]").await;
+        let mut queued = Vec::new();
+        // Second: in the first instance's line. Third: admitted by the other instance, waiting
+        // for the backend's shared slot.
+        for (app, n) in [(&a, "segunda"), (&b, "tercera")] {
+            let mut events = Events::new(app.post_json("/api/v1/chat", &token, long(n)).await);
+            assert_eq!(events.next().await.map(|e| e.name()), Some("meta"));
+            assert!(matches!(events.next().await, Some(StreamEvent::Queued(_))));
+            queued.push(events);
+        }
+        // Fourth: the other instance's own line is empty, but the shared one is full.
+        let res = b.post_json("/api/v1/chat", &token, long("cuarta")).await;
+        assert!(res.headers().contains_key("retry-after"));
+        assert_eq!(error_code(res, 503).await, "server_busy");
+    })
+    .await;
+    stop(a, b).await;
+}

@@ -57,7 +57,7 @@ fn backend_row(b: BackendHealth) -> impl IntoView {
             <td><code>{b.url}</code></td>
             <td>
                 <span class=class>{label}</span>
-                {b.error.map(|e| view! { <div class="muted small">{e}</div> })}
+                {b.error.map(|e| view! { <div class="muted">{e}</div> })}
             </td>
             <td class="num">{format!("{} / {}", b.in_flight, b.max_parallel)}</td>
             <td class="num">{b.queued}</td>

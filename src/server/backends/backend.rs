@@ -43,6 +43,7 @@ pub struct Backend {
     client: OllamaClient,
     queue: Queue,
     max_parallel: usize,
+    max_queue: usize,
     seen: Mutex<Seen>,
     /// Wakes its health check loop early (after a failure seen by a request).
     pub(super) wake: Arc<Notify>,
@@ -67,6 +68,7 @@ impl Backend {
             client: OllamaClient::new(&settings.url, connect_timeout, idle_timeout),
             queue: Queue::new(settings.max_parallel, settings.max_queue),
             max_parallel: settings.max_parallel,
+            max_queue: settings.max_queue,
             seen: Mutex::new(Seen {
                 health: Health::Unknown,
                 models: Vec::new(),
@@ -95,6 +97,10 @@ impl Backend {
 
     pub fn max_parallel(&self) -> usize {
         self.max_parallel
+    }
+
+    pub fn max_queue(&self) -> usize {
+        self.max_queue
     }
 
     pub fn health(&self) -> Health {

@@ -5,11 +5,14 @@
 use std::sync::Arc;
 
 use super::queue::{Permit, Place, Ticket};
-use crate::server::{
-    backends::{Backend, Backends, Placement},
-    chat::queue::Entry,
-    cluster::ClusterSlots,
-    ollama::{ChatStream, OllamaError, wire::ChatRequest},
+use crate::{
+    error::AppError,
+    server::{
+        backends::{Backend, Backends, Placement},
+        chat::queue::Entry,
+        cluster::{Cluster, ClusterSlots},
+        ollama::{ChatStream, OllamaError, wire::ChatRequest},
+    },
 };
 
 /// How far a request has got on its backend.
@@ -43,6 +46,14 @@ impl From<Placement> for Start {
 }
 
 impl Start {
+    pub fn backend(&self) -> &Backend {
+        match self {
+            Start::Connected { backend, .. }
+            | Start::Admitted { backend, .. }
+            | Start::Queued { backend, .. } => backend,
+        }
+    }
+
     /// The place in line, while waiting.
     pub fn position(&self) -> Option<usize> {
         match self {
@@ -55,13 +66,42 @@ impl Start {
     }
 }
 
+/// A place for a request for `model` on the least busy backend (never `exclude`); with several
+/// instances, a request that has to wait also takes a seat in the instances' shared line (503
+/// when it is full).
+pub async fn place(
+    backends: &Backends,
+    cluster: Option<&Cluster>,
+    model: &str,
+    exclude: Option<usize>,
+) -> Result<Start, AppError> {
+    let mut start = Start::from(backends.place(model, exclude).await?);
+    if let (Some(cluster), Start::Queued { ticket, backend }) = (cluster, &mut start) {
+        ticket.hold_seat(
+            cluster
+                .take_seat(backend.url(), backend.max_queue())
+                .await?,
+        );
+    }
+    Ok(start)
+}
+
 /// The single retry a request has.
 #[derive(Default)]
 pub struct Retry {
     used: bool,
+    cluster: Option<Cluster>,
 }
 
 impl Retry {
+    /// The retry of a request; with several instances, `cluster` counts its place in line.
+    pub fn new(cluster: Option<Cluster>) -> Retry {
+        Retry {
+            used: false,
+            cluster,
+        }
+    }
+
     /// `backend` failed with `err` before any token: a place on another backend that has the
     /// model, the first time; `None` afterwards, or when there is no other backend.
     pub async fn elsewhere(
@@ -75,15 +115,17 @@ impl Retry {
         if std::mem::replace(&mut self.used, true) {
             return None;
         }
-        let placement = backends.place(model, Some(backend.index)).await.ok()?;
+        let start = place(backends, self.cluster.as_ref(), model, Some(backend.index))
+            .await
+            .ok()?;
         tracing::info!(
             from = backend.url(),
-            to = placement.backend.url(),
+            to = start.backend().url(),
             error = %err,
             "the backend failed before the first token: retrying on another one"
         );
         crate::server::metrics::global().backend_retry();
-        Some(placement.into())
+        Some(start)
     }
 }
 

@@ -68,6 +68,8 @@ pub struct Ticket {
     ticket: u64,
     place: watch::Receiver<Place>,
     taken: bool,
+    /// With several instances, its seat in the backend's line shared by all of them.
+    seat: Option<crate::server::cluster::LineSeat>,
 }
 
 /// What joining the queue gave.
@@ -115,6 +117,7 @@ impl Queue {
             ticket,
             place: rx,
             taken: false,
+            seat: None,
         }))
     }
 
@@ -148,6 +151,11 @@ fn renumber(waiting: &VecDeque<Waiter>) {
 }
 
 impl Ticket {
+    /// Keeps a seat in the instances' shared line for as long as it waits.
+    pub fn hold_seat(&mut self, seat: crate::server::cluster::LineSeat) {
+        self.seat = Some(seat);
+    }
+
     /// The current place in line.
     pub fn place(&self) -> Place {
         *self.place.borrow()

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{
-    attempt::{self, Retry, Start},
+    attempt::{self, Retry},
     generate, history,
     live::{Listener, Live},
 };
@@ -83,7 +83,7 @@ pub async fn start_turn(
             "an answer is already being generated in this conversation".into(),
         ));
     }
-    let placement = state.backends.place(&model, None).await?;
+    let placement = attempt::place(&state.backends, state.cluster.as_ref(), &model, None).await?;
 
     let mut past = messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?;
     let user_message_id = messages::insert(
@@ -132,12 +132,12 @@ pub async fn start_turn(
 
     // A free slot: call Ollama now (on another backend if that one fails), so that an
     // unreachable Ollama is a plain 503 and no answer is half-written.
-    let mut retry = Retry::default();
+    let mut retry = Retry::new(state.cluster.clone());
     let start = attempt::connect(
         &state.backends,
         state.cluster.as_ref().map(|c| &c.slots),
         &ollama_request,
-        Start::from(placement),
+        placement,
         &mut retry,
     )
     .await

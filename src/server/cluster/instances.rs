@@ -21,8 +21,17 @@ pub fn key(instance_id: &str) -> i64 {
 }
 
 /// Marks `interrupted` the answers left `streaming` by instances that are gone (those of live
-/// instances keep going); returns how many.
+/// instances keep going), and removes their seats in the lines; returns how many answers.
 pub async fn recover_abandoned(cluster: &Cluster, db: &Db) -> Result<u64, AppError> {
+    let seated: Vec<String> =
+        sqlx::query_scalar("select distinct instance_id from waiting_requests")
+            .fetch_all(&cluster.pool)
+            .await?;
+    for id in seated {
+        if id != cluster.instance_id && is_gone(&cluster.pool, &id).await? {
+            super::line::forget(&cluster.pool, &id).await?;
+        }
+    }
     let mut recovered = 0;
     for instance in messages::streaming_instances(db).await? {
         let gone = match instance.as_deref() {

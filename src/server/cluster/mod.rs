@@ -6,12 +6,14 @@
 //!   channel `ea_attach`, whoever does to relay it on a channel of its own ([`relay`],
 //!   [`mirror`]).
 //! - Stop (and delete) on another instance is passed on over `ea_stop`.
-//! - Each backend's `max_parallel` holds across instances ([`ClusterSlots`]).
+//! - Each backend's `max_parallel` holds across instances ([`ClusterSlots`]), and so does its
+//!   `max_queue` ([`LineSeat`]).
 //! - A starting instance marks `interrupted` only the answers of instances that are gone
 //!   ([`recover_abandoned`]); running ones look again every 30 s ([`spawn_sweeper`]).
 
 mod events;
 mod instances;
+mod line;
 mod listen;
 mod mirror;
 mod relay;
@@ -29,6 +31,7 @@ use tokio::sync::oneshot;
 
 pub use self::{
     instances::{recover_abandoned, spawn_sweeper},
+    line::LineSeat,
     slots::{ClusterSlot, ClusterSlots},
 };
 use super::chat::{live::Listener, registry::Generations};

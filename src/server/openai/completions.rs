@@ -102,9 +102,7 @@ pub async fn handler(
 
     // Wait for a slot on a backend that has the model (leaving the line if the client goes
     // away), retried once on another backend if the first fails to start.
-    let placement = state
-        .backends
-        .place(&model, None)
+    let placement = attempt::place(&state.backends, state.cluster.as_ref(), &model, None)
         .await
         .map_err(|e| match e {
             crate::error::AppError::UnknownModel { .. } => OpenAiError::model_not_found(&model),
@@ -114,8 +112,8 @@ pub async fn handler(
         &state.backends,
         state.cluster.as_ref().map(|c| &c.slots),
         &ollama_request,
-        placement.into(),
-        &mut Retry::default(),
+        placement,
+        &mut Retry::new(state.cluster.clone()),
     )
     .await
     .map_err(|e| match e {
