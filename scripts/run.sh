@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-cargo leptos build --release
+cargo leptos build --release --precompress
 export LEPTOS_SITE_ROOT=target/site
 exec target/release/energyapp-llm serve "$@"

@@ -12,8 +12,8 @@ use crate::{
     pages::{
         account::AccountPage,
         admin::{
-            AdminApiKeysPage, AdminAuditPage, AdminConversationPage, AdminConversationsPage,
-            AdminHome, AdminLayout, AdminUsagePage, AdminUsersPage,
+            AdminApiKeysPage, AdminAuditPage, AdminBackendsPage, AdminConversationPage,
+            AdminConversationsPage, AdminHome, AdminLayout, AdminUsagePage, AdminUsersPage,
         },
         chat::ChatLayout,
         conversation::ConversationPane,
@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("usage") view=AdminUsagePage />
                     <Route path=path!("api-keys") view=AdminApiKeysPage />
                     <Route path=path!("audit") view=AdminAuditPage />
+                    <Route path=path!("backends") view=AdminBackendsPage />
                 </ParentRoute>
                 <ParentRoute path=path!("") view=ChatLayout>
                     <Route path=path!("") view=ConversationPane />

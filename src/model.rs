@@ -151,7 +151,10 @@ pub struct HealthReport {
     pub status: String,
     pub version: String,
     pub database: bool,
+    /// All backends together: reachable when any is healthy.
     pub ollama: OllamaHealth,
+    /// Each Ollama backend (`ollama.hosts`), in order.
+    pub backends: Vec<BackendHealth>,
 }
 
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -170,6 +173,26 @@ pub struct ModelChoices {
     pub names: Vec<String>,
     /// The server's default model.
     pub default: String,
+}
+
+/// One Ollama backend, as its last health check and its queue show it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackendHealth {
+    pub url: String,
+    /// `healthy`, `unhealthy` (taken out until it recovers) or `unknown` (not checked yet).
+    pub state: String,
+    /// Answers generating on it now.
+    pub in_flight: usize,
+    /// Requests waiting in its line.
+    pub queued: usize,
+    pub max_parallel: usize,
+    /// Its installed models, as last listed.
+    pub models: Vec<String>,
+    /// How long its last successful check took.
+    pub latency_ms: Option<f64>,
+    /// Why it is unhealthy.
+    pub error: Option<String>,
 }
 
 /// Body of `POST /api/v1/chat`.

@@ -34,7 +34,7 @@ for (const scheme of ['light', 'dark'] as const) {
     await expect(page.getByTestId('settings-panel')).toBeVisible();
     await review(page, 'chat with the settings panel');
 
-    for (const view of ['users', 'conversations', 'usage', 'api-keys', 'audit']) {
+    for (const view of ['users', 'conversations', 'usage', 'api-keys', 'audit', 'backends']) {
       await page.goto(`/admin/${view}`);
       await expect(page.getByTestId('admin-layout')).toBeVisible();
       await waitForHydration(page);

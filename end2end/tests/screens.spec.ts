@@ -56,7 +56,7 @@ for (const width of WIDTHS) {
         await expect(list).toBeHidden();
       }
 
-      for (const view of ['users', 'conversations', 'usage', 'api-keys', 'audit']) {
+      for (const view of ['users', 'conversations', 'usage', 'api-keys', 'audit', 'backends']) {
         await page.goto(`/admin/${view}`);
         await waitForHydration(page);
         await expect(page.getByTestId('admin-layout')).toBeVisible();

@@ -179,3 +179,17 @@ pub async fn admin_revoke_api_key(id: String) -> Result<(), AppError> {
     .await;
     cx.finish(result)
 }
+
+/// The Ollama backends: state, answers in flight, line, models.
+#[server(endpoint = "admin_backends", input = Json)]
+pub async fn admin_backends() -> Result<Vec<crate::model::BackendHealth>, AppError> {
+    use crate::server::server_fn_context::ServerFnContext;
+    let cx = ServerFnContext::get()?;
+    let result = async {
+        cx.admin().await?;
+        cx.state.backends.check_unknown().await;
+        Ok(cx.state.backends.reports())
+    }
+    .await;
+    cx.finish(result)
+}

@@ -208,6 +208,14 @@ pub struct AdminStrings {
     pub group_by: &'static str,
     pub sort_by: &'static str,
     pub backends: &'static str,
+    pub refresh: &'static str,
+    pub backend_url: &'static str,
+    pub backend_in_flight: &'static str,
+    pub backend_queued: &'static str,
+    pub backend_models: &'static str,
+    pub backend_healthy: &'static str,
+    pub backend_unhealthy: &'static str,
+    pub backend_unknown: &'static str,
     pub audit_actions: AuditActions,
 }
 

@@ -72,7 +72,13 @@ pub struct DatabaseSection {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OllamaSection {
+    /// The Ollama server when there is only one (used when `hosts` is empty).
     pub host: String,
+    /// Several Ollama servers: requests go to the least busy healthy one that has the model.
+    /// A list of URLs or `{url, max_parallel}` entries; in the environment, comma separated
+    /// (`ENERGYAPP_OLLAMA__HOSTS=http://a:11434,http://b:11434`). Empty: `host` alone.
+    #[serde(deserialize_with = "super::ollama_hosts::deserialize")]
+    pub hosts: Vec<super::ollama_hosts::OllamaHost>,
     pub model: String,
     pub temperature: f32,
     pub top_p: f32,
@@ -86,6 +92,9 @@ pub struct OllamaSection {
     pub max_parallel: usize,
     /// Longest line of waiting requests; beyond it new ones get 503 with Retry-After.
     pub max_queue: usize,
+    /// Seconds between health checks of a healthy backend; an unhealthy one is checked
+    /// sooner (after 1 s, doubling up to this).
+    pub health_interval_secs: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -186,6 +195,7 @@ impl Default for Settings {
             },
             ollama: OllamaSection {
                 host: "http://127.0.0.1:11434".into(),
+                hosts: Vec::new(),
                 model: "qwen2.5:3b-instruct".into(),
                 temperature: 0.6,
                 top_p: 0.9,
@@ -195,6 +205,7 @@ impl Default for Settings {
                 idle_timeout_secs: 120,
                 max_parallel: 1,
                 max_queue: 512,
+                health_interval_secs: 10,
             },
             chat: ChatSection {
                 system_prompt: "Eres el asistente privado de EnergyApp. Responde de forma clara y \
@@ -329,6 +340,12 @@ impl Settings {
         if !(self.ollama.host.starts_with("http://") || self.ollama.host.starts_with("https://")) {
             return bad("ollama.host", "must be an http:// or https:// URL");
         }
+        if let Err(why) = super::ollama_hosts::check(&self.ollama.hosts) {
+            return bad("ollama.hosts", &why);
+        }
+        if self.ollama.health_interval_secs == 0 {
+            return bad("ollama.health_interval_secs", "must be at least 1");
+        }
         if self.ollama.model.trim().is_empty() {
             return bad("ollama.model", "must not be empty");
         }
@@ -402,6 +419,12 @@ impl Settings {
             );
         }
         Ok(self)
+    }
+
+    /// The Ollama backends in use: `ollama.hosts`, or `ollama.host` alone; each with its limit
+    /// of answers generated at once (its own `max_parallel`, or `ollama.max_parallel`).
+    pub fn ollama_backends(&self) -> Vec<super::ollama_hosts::BackendSettings> {
+        super::ollama_hosts::backends(&self.ollama)
     }
 
     /// Tokens of history sent to Ollama (see `chat.context_budget_tokens`).

@@ -159,6 +159,21 @@ pub async fn delete(state: &AppState, user: &AuthUser, id: &str) -> Result<(), A
     if !conversations::soft_delete(&state.db, &user.id, id).await? {
         return Err(AppError::NotFound("conversation".into()));
     }
-    state.generations.stop(id);
+    stop_answer(state, id).await?;
     Ok(())
+}
+
+/// Stops the conversation's answer in flight, here or on another instance; false when there
+/// is none.
+pub async fn stop_answer(state: &AppState, id: &str) -> Result<bool, AppError> {
+    if state.generations.stop(id) {
+        return Ok(true);
+    }
+    match &state.cluster {
+        Some(cluster) if crate::server::db::messages::streaming_in(&state.db, id).await? => {
+            cluster.stop(id).await;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }

@@ -1,15 +1,15 @@
-//! `GET /health`: is the service, its database and Ollama usable?
-
-use std::time::Instant;
+//! `GET /health`: is the service, its database and Ollama usable? Ollama's side is what the
+//! backends' health checks last saw (no request to Ollama per call, except for a backend not
+//! checked yet), with each backend's state, queue and models.
 
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 
 use super::state::AppState;
 use crate::model::{HealthReport, OllamaHealth};
 
-/// Checks the database and times a call to Ollama.
+/// Checks the database and reads the backends' state.
 pub async fn report(state: &AppState) -> HealthReport {
-    let (database, ollama) = tokio::join!(state.db.ping(), probe_ollama(state));
+    let (database, ()) = tokio::join!(state.db.ping(), state.backends.check_unknown());
     HealthReport {
         status: if database {
             "ok".into()
@@ -18,30 +18,33 @@ pub async fn report(state: &AppState) -> HealthReport {
         },
         version: env!("CARGO_PKG_VERSION").into(),
         database,
-        ollama,
+        ollama: ollama_summary(state),
+        backends: state.backends.reports(),
     }
 }
 
-async fn probe_ollama(state: &AppState) -> OllamaHealth {
-    let started = Instant::now();
+/// All backends together: reachable when one is healthy; an error when none is, or when no
+/// healthy backend has the default model.
+fn ollama_summary(state: &AppState) -> OllamaHealth {
     let model = state.settings.ollama.model.clone();
-    match state.ollama.tags().await {
-        Ok(models) => {
-            let installed = models.iter().any(|m| m.name == model);
-            OllamaHealth {
-                reachable: true,
-                latency_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
-                error: (!installed)
-                    .then(|| format!("model \"{model}\" is not installed in Ollama")),
-                model,
-            }
-        }
-        Err(err) => OllamaHealth {
+    let healthy: Vec<_> = state.backends.healthy().collect();
+    if healthy.is_empty() {
+        return OllamaHealth {
             reachable: false,
             latency_ms: None,
             model,
-            error: Some(err.to_string()),
-        },
+            error: Some(state.backends.why_unavailable().to_string()),
+        };
+    }
+    let installed = healthy.iter().any(|b| b.find_model(&model).is_some());
+    OllamaHealth {
+        reachable: true,
+        latency_ms: healthy
+            .iter()
+            .filter_map(|b| b.latency_ms())
+            .min_by(f64::total_cmp),
+        error: (!installed).then(|| format!("model \"{model}\" is not installed in Ollama")),
+        model,
     }
 }
 

@@ -2,10 +2,12 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backends;
 pub mod backup;
 pub mod bootstrap;
 pub mod chat;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod conversations_service;
 pub mod db;
@@ -15,6 +17,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod ollama;
+pub mod ollama_hosts;
 pub mod ollama_sim;
 pub mod openai;
 pub mod rest;

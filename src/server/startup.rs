@@ -15,12 +15,13 @@ use super::{
         secret,
         throttle::{Limits, LoginThrottle},
     },
+    backends::{Backends, ModelCatalog},
     bootstrap::{self, AdminBootstrap},
-    chat::queue::Queue,
+    chat::registry::Generations,
+    cluster::Cluster,
     config::{RunEnv, Settings},
-    db::{Db, messages},
+    db::{Backend as DbBackend, Db, messages},
     http::{self, assets::Bundle},
-    ollama::{ModelCatalog, OllamaClient},
     ollama_sim::{self, SimOptions, Simulator},
     state::AppState,
 };
@@ -33,20 +34,27 @@ pub fn site_root() -> String {
     std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into())
 }
 
-/// Opens the database, migrates, recovers interrupted answers and ensures an admin exists.
+/// Opens the database, migrates, recovers interrupted answers (on SQLite; on PostgreSQL other
+/// instances may be generating: see `cluster::recover_abandoned`) and ensures an admin exists.
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Db> {
     let db = migrated_database(settings).await?;
-    let recovered = messages::recover_interrupted(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if recovered > 0 {
-        tracing::warn!(
-            count = recovered,
-            "answers left streaming by a previous run are now marked interrupted"
-        );
+    if db.backend == DbBackend::Sqlite {
+        let recovered = messages::recover_interrupted(&db)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        report_recovered(recovered);
     }
     ensure_first_admin(&db, settings).await?;
     Ok(db)
+}
+
+fn report_recovered(count: u64) {
+    if count > 0 {
+        tracing::warn!(
+            count,
+            "answers left streaming by a previous run are now marked interrupted"
+        );
+    }
 }
 
 /// Opens the database and applies pending migrations; nothing else, so it is safe while
@@ -98,11 +106,7 @@ pub async fn build_state(
         &settings.auth.issuer,
         settings.auth.access_ttl_secs,
     );
-    let ollama = OllamaClient::new(
-        &settings.ollama.host,
-        Duration::from_secs(settings.ollama.connect_timeout_secs),
-        Duration::from_secs(settings.ollama.idle_timeout_secs),
-    );
+    let backends = Backends::new(&settings);
     // Pages load the bundle from a path named after its content (see `http::assets`).
     let bundle = Bundle::read(&Path::new(&site_root()).join(PKG_DIR));
     let pkg_path = bundle
@@ -119,23 +123,44 @@ pub async fn build_state(
             leptos::config::Env::PROD
         })
         .build();
-    let throttle = LoginThrottle::new(Limits {
+    let limits = Limits {
         per_account: settings.auth.login_max_failures,
         per_ip: settings.auth.login_max_failures_per_ip,
         lockout: Duration::from_secs(settings.auth.login_lockout_secs),
-    });
+    };
+    // On PostgreSQL several instances may serve together: they count failures in the database.
+    let throttle = match db.backend {
+        DbBackend::Sqlite => LoginThrottle::new(limits),
+        DbBackend::Postgres => LoginThrottle::shared(limits, db.clone()),
+    };
+    let generations = Generations::default();
+    let cluster = match db.backend {
+        DbBackend::Sqlite => None,
+        DbBackend::Postgres => Some(
+            Cluster::start(&settings.database.url, generations.clone())
+                .await
+                .context("cannot listen for the other instances (PostgreSQL LISTEN)")?,
+        ),
+    };
+    if let Some(cluster) = &cluster {
+        let recovered = super::cluster::recover_abandoned(cluster, &db)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        report_recovered(recovered);
+        super::cluster::spawn_sweeper(cluster.clone(), db.clone(), shutdown.clone());
+    }
     let settings = Arc::new(settings);
     Ok(AppState {
         leptos_options,
         bundle,
         settings: settings.clone(),
         db,
-        models: ModelCatalog::new(ollama.clone()),
-        queue: Queue::new(settings.ollama.max_parallel, settings.ollama.max_queue),
-        ollama,
+        models: ModelCatalog::new(backends.clone()),
+        backends,
         jwt: Arc::new(jwt),
         throttle: Arc::new(throttle),
-        generations: Default::default(),
+        generations,
+        cluster,
         key_limits: Default::default(),
         shutdown,
     })
@@ -182,6 +207,7 @@ pub async fn start(mut settings: Settings, demo: bool) -> anyhow::Result<Running
         .await
         .with_context(|| format!("cannot listen on server.bind = {bind}"))?;
     let addr = listener.local_addr()?;
+    state.backends.spawn_health_checks();
     warn_if_ollama_unreachable(state.clone());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let app = http::router(state.clone());
@@ -212,6 +238,7 @@ async fn start_demo_simulator(settings: &mut Settings) -> anyhow::Result<(Socket
         .await
         .context("cannot start the demo Ollama simulator")?;
     settings.ollama.host = format!("http://{addr}");
+    settings.ollama.hosts.clear();
     tracing::info!(%addr, "demo mode: answers come from the built-in Ollama simulator");
     Ok((addr, sim))
 }
@@ -219,19 +246,25 @@ async fn start_demo_simulator(settings: &mut Settings) -> anyhow::Result<(Socket
 fn warn_if_ollama_unreachable(state: AppState) {
     tokio::spawn(async move {
         let model = &state.settings.ollama.model;
-        match state.ollama.tags().await {
-            Ok(models) if models.iter().any(|m| &m.name == model) => {
-                tracing::info!(host = state.ollama.host(), %model, "Ollama is reachable");
+        state.backends.check_unknown().await;
+        for backend in state.backends.all() {
+            let host = backend.url();
+            match backend.error() {
+                None if backend.find_model(model).is_some() => {
+                    tracing::info!(host, %model, "Ollama is reachable")
+                }
+                None => tracing::warn!(
+                    host,
+                    %model,
+                    "Ollama is reachable but model {model} is not installed: run `ollama pull {model}`"
+                ),
+                Some(err) => tracing::warn!(
+                    host,
+                    "Ollama is not reachable ({err}); its chats go elsewhere, or fail while no \
+                     backend is. Set ollama.host or ollama.hosts (ENERGYAPP_OLLAMA__HOST, \
+                     ENERGYAPP_OLLAMA__HOSTS) or run with --demo to use the built-in simulator"
+                ),
             }
-            Ok(_) => tracing::warn!(
-                host = state.ollama.host(),
-                %model,
-                "Ollama is reachable but model {model} is not installed: run `ollama pull {model}`"
-            ),
-            Err(err) => tracing::warn!(
-                "Ollama is not reachable ({err}); chats will fail until it is. Set ollama.host \
-                 (ENERGYAPP_OLLAMA__HOST) or run with --demo to use the built-in simulator"
-            ),
         }
     });
 }

@@ -8,10 +8,10 @@ use tokio::sync::watch;
 
 use super::{
     auth::{jwt::JwtKeys, throttle::LoginThrottle},
-    chat::{queue::Queue, registry::Generations},
+    backends::{Backends, ModelCatalog},
+    chat::registry::Generations,
     config::Settings,
     db::Db,
-    ollama::{ModelCatalog, OllamaClient},
 };
 
 #[derive(Clone)]
@@ -21,17 +21,19 @@ pub struct AppState {
     pub bundle: Option<super::http::assets::Bundle>,
     pub settings: Arc<Settings>,
     pub db: Db,
-    pub ollama: OllamaClient,
-    /// Installed models, cached briefly.
+    /// The Ollama backends, each with its generation capacity, line and health.
+    pub backends: Backends,
+    /// Installed models, across the healthy backends.
     pub models: ModelCatalog,
-    /// Generation capacity of the Ollama backend, and the line of waiting requests.
-    pub queue: Queue,
     pub jwt: Arc<JwtKeys>,
     pub throttle: Arc<LoginThrottle>,
     /// Answers being generated now (one per conversation, stoppable).
     pub generations: Generations,
     /// Requests per API key in the last minute.
     pub key_limits: super::auth::api_keys::KeyRateLimiter,
+    /// Several instances on one PostgreSQL database: how they reach each other's answers
+    /// (none on SQLite).
+    pub cluster: Option<super::cluster::Cluster>,
     /// Becomes `true` when in-flight answers must stop (end of the shutdown grace period).
     pub shutdown: watch::Receiver<bool>,
 }

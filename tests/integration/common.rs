@@ -109,6 +109,25 @@ impl TestApp {
         })
     }
 
+    /// A second server on the same database and the same Ollama (as a second instance behind
+    /// a proxy would be); the database stays the first one's to drop.
+    pub async fn another_instance(&self) -> TestApp {
+        let mut settings = (*self.state.settings).clone();
+        settings.server.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        let running = startup::start(settings, false)
+            .await
+            .expect("server starts");
+        TestApp {
+            base: format!("http://{}", running.addr),
+            http: self.http.clone(),
+            sim: self.sim.clone(),
+            state: running.state.clone(),
+            running: Some(running),
+            _dir: tempfile::tempdir().unwrap(),
+            postgres: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

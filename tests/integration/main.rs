@@ -5,12 +5,14 @@ mod common;
 
 mod admin;
 mod auth;
+mod backends;
 mod chat;
 mod cli;
 mod conversations;
 mod deploy;
 mod faults;
 mod health;
+mod instances;
 mod live;
 mod openai;
 mod openapi;

@@ -461,18 +461,26 @@ async fn keys_can_store_their_chats_for_supervision(app: &TestApp) {
     }
     let conversation = &list["items"][0];
     assert_eq!(conversation["title"], "API · soporte");
-    let detail: Value = app
-        .get(
-            &format!(
-                "/api/v1/admin/conversations/{}",
-                conversation["id"].as_str().unwrap()
-            ),
-            &admin,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    // The conversation is listed as soon as it is created; its messages follow.
+    let mut detail = Value::Null;
+    for _ in 0..250 {
+        detail = app
+            .get(
+                &format!(
+                    "/api/v1/admin/conversations/{}",
+                    conversation["id"].as_str().unwrap()
+                ),
+                &admin,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        if detail["messages"][1]["status"] == "complete" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(detail["messages"][0]["content"], "¿Horario de atención?");
     assert_eq!(
         detail["messages"][1]["content"],

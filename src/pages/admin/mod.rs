@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod audit;
+mod backends;
 mod chart;
 mod conversation;
 mod conversations;
@@ -11,6 +12,7 @@ mod users;
 
 pub use api_keys::AdminApiKeysPage;
 pub use audit::AdminAuditPage;
+pub use backends::AdminBackendsPage;
 pub use conversation::AdminConversationPage;
 pub use conversations::AdminConversationsPage;
 pub use usage::AdminUsagePage;
@@ -59,6 +61,7 @@ fn AdminShell(user: UserView) -> impl IntoView {
                     <A href="/admin/usage" attr:data-testid="admin-nav-usage">{ta().usage}</A>
                     <A href="/admin/api-keys" attr:data-testid="admin-nav-keys">{ta().api_keys}</A>
                     <A href="/admin/audit" attr:data-testid="admin-nav-audit">{ta().audit}</A>
+                    <A href="/admin/backends" attr:data-testid="admin-nav-backends">{ta().backends}</A>
                 </nav>
                 <span class="admin-user muted">{user.email}</span>
                 <LanguagePicker />

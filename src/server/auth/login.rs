@@ -24,7 +24,7 @@ pub async fn check_credentials(
     if email.is_empty() || password.is_empty() || email.len() > 320 || password.len() > 1024 {
         return Err(AppError::InvalidCredentials);
     }
-    if let Err(refused) = state.throttle.check(email, ip) {
+    if let Err(refused) = state.throttle.check(email, ip).await {
         failed_login(ip, "throttled");
         return Err(refused);
     }
@@ -37,12 +37,12 @@ pub async fn check_credentials(
         }
     };
     let Some(user) = user.filter(|_| verified) else {
-        let hold_back = state.throttle.failed(email, ip);
+        let hold_back = state.throttle.failed(email, ip).await;
         failed_login(ip, "bad_credentials");
         tokio::time::sleep(hold_back).await;
         return Err(AppError::InvalidCredentials);
     };
-    state.throttle.succeeded(email, ip);
+    state.throttle.succeeded(email, ip).await;
     if !user.active {
         return Err(AppError::AccountDisabled);
     }

@@ -1,5 +1,8 @@
 //! Slows down password guessing: too many failed logins for one account or from one client
 //! address lock further attempts for a while (429 with Retry-After). A success clears them.
+//!
+//! One instance (SQLite) counts in memory; on PostgreSQL the counts live in the database, so
+//! that every instance behind a proxy sees the same failures (`db::login_failures`).
 
 use std::{
     collections::HashMap,
@@ -8,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::error::AppError;
+use crate::{
+    error::AppError,
+    server::db::{Db, login_failures},
+};
 
 /// Limits (from `auth.*` settings).
 #[derive(Clone, Copy, Debug)]
@@ -28,7 +34,19 @@ struct Entry {
 /// Most keys remembered; beyond it, stale entries are dropped.
 const MAX_ENTRIES: usize = 100_000;
 
+/// Failed logins, counted in this process or in the database.
 pub struct LoginThrottle {
+    limits: Limits,
+    counts: Counts,
+}
+
+enum Counts {
+    Local(LocalCounts),
+    Shared(Db),
+}
+
+/// The counts of one instance.
+struct LocalCounts {
     limits: Limits,
     entries: Mutex<HashMap<String, Entry>>,
 }
@@ -42,15 +60,98 @@ fn ip_key(ip: IpAddr) -> String {
 }
 
 impl LoginThrottle {
+    /// Counts kept in this process (one instance).
     pub fn new(limits: Limits) -> Self {
         LoginThrottle {
+            limits,
+            counts: Counts::Local(LocalCounts::new(limits)),
+        }
+    }
+
+    /// Counts kept in the database, shared by every instance using it.
+    pub fn shared(limits: Limits, db: Db) -> Self {
+        LoginThrottle {
+            limits,
+            counts: Counts::Shared(db),
+        }
+    }
+
+    /// Refuses while the account or the address is locked. (A database error lets the login
+    /// go on: it fails anyway if the database is down.)
+    pub async fn check(&self, email: &str, ip: IpAddr) -> Result<(), AppError> {
+        let db = match &self.counts {
+            Counts::Local(local) => return local.check(email, ip),
+            Counts::Shared(db) => db,
+        };
+        let now = unix_ms();
+        let until = login_failures::locked_until(db, [&account_key(email), &ip_key(ip)])
+            .await
+            .unwrap_or(0);
+        if until > now {
+            return Err(AppError::TooManyRequests {
+                retry_after_secs: ((until - now) as u64).div_ceil(1000).max(1),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a failure; returns how long to hold the answer back (it grows with repeats).
+    pub async fn failed(&self, email: &str, ip: IpAddr) -> Duration {
+        let db = match &self.counts {
+            Counts::Local(local) => return local.failed(email, ip),
+            Counts::Shared(db) => db,
+        };
+        let (now, window) = (unix_ms(), self.limits.lockout.as_millis() as i64);
+        let (account_key, ip_key) = (account_key(email), ip_key(ip));
+        let per_ip = login_failures::record(db, &ip_key, now, self.limits.per_ip.into(), window);
+        let per_account = login_failures::record(
+            db,
+            &account_key,
+            now,
+            self.limits.per_account.into(),
+            window,
+        );
+        let (account, _) = tokio::join!(per_account, per_ip);
+        let failures = account.unwrap_or_else(|err| {
+            tracing::error!(error = %err, "could not count a failed login");
+            1
+        });
+        hold_back(failures.try_into().unwrap_or(u32::MAX))
+    }
+
+    pub async fn succeeded(&self, email: &str, ip: IpAddr) {
+        match &self.counts {
+            Counts::Local(local) => local.succeeded(email, ip),
+            Counts::Shared(db) => {
+                let keys = [&account_key(email)[..], &ip_key(ip)[..]];
+                if let Err(err) = login_failures::clear(db, keys).await {
+                    tracing::error!(error = %err, "could not clear failed logins");
+                }
+            }
+        }
+    }
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// How long a failed login's answer is held back, after `failures` failures.
+fn hold_back(failures: u32) -> Duration {
+    Duration::from_millis((250 * u64::from(failures.saturating_sub(1))).min(2_000))
+}
+
+impl LocalCounts {
+    fn new(limits: Limits) -> Self {
+        LocalCounts {
             limits,
             entries: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Refuses while the account or the address is locked.
-    pub fn check(&self, email: &str, ip: IpAddr) -> Result<(), AppError> {
+    fn check(&self, email: &str, ip: IpAddr) -> Result<(), AppError> {
         let now = Instant::now();
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let wait = [account_key(email), ip_key(ip)]
@@ -67,8 +168,7 @@ impl LoginThrottle {
         }
     }
 
-    /// Records a failure; returns how long to hold the answer back (it grows with repeats).
-    pub fn failed(&self, email: &str, ip: IpAddr) -> Duration {
+    fn failed(&self, email: &str, ip: IpAddr) -> Duration {
         let now = Instant::now();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() > MAX_ENTRIES {
@@ -96,11 +196,10 @@ impl LoginThrottle {
                 entry.locked_until = Some(now + self.limits.lockout);
             }
         }
-        let failures = entries.get(&account_key(email)).map_or(0, |e| e.failures);
-        Duration::from_millis((250 * u64::from(failures.saturating_sub(1))).min(2_000))
+        hold_back(entries.get(&account_key(email)).map_or(0, |e| e.failures))
     }
 
-    pub fn succeeded(&self, email: &str, ip: IpAddr) {
+    fn succeeded(&self, email: &str, ip: IpAddr) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.remove(&account_key(email));
         entries.remove(&ip_key(ip));
@@ -111,8 +210,8 @@ impl LoginThrottle {
 mod tests {
     use super::*;
 
-    fn throttle() -> LoginThrottle {
-        LoginThrottle::new(Limits {
+    fn throttle() -> LocalCounts {
+        LocalCounts::new(Limits {
             per_account: 3,
             per_ip: 5,
             lockout: Duration::from_secs(60),

@@ -10,8 +10,9 @@ use std::{
 };
 
 use super::{
+    attempt::{Retry, Start},
     live::Live,
-    queue::{Permit, Place, Ticket},
+    queue::Place,
     registry::Slot,
 };
 use crate::{
@@ -19,25 +20,11 @@ use crate::{
     server::{
         db::{conversations, messages},
         metrics,
-        ollama::{ChatStream, OllamaError, wire::ChatChunk, wire::ChatRequest},
+        ollama::{OllamaError, wire::ChatChunk, wire::ChatRequest},
         state::AppState,
     },
     stream_events::{DoneEvent, ErrorEvent, StreamEvent, Usage},
 };
-
-/// How the generation begins.
-pub enum Start {
-    /// Ollama already answered (the common case: no wait).
-    Connected {
-        upstream: ChatStream,
-        permit: Permit,
-    },
-    /// Waiting in line; Ollama is called once admitted.
-    Queued {
-        ticket: Ticket,
-        request: ChatRequest,
-    },
-}
 
 /// How a generation ended.
 enum Ending {
@@ -48,10 +35,14 @@ enum Ending {
     Failed(OllamaError),
 }
 
-/// `key_id`: the API key the answer was asked with, whose usage it counts towards.
+/// `request`: what Ollama is asked (again, on another backend, if the first fails before its
+/// first token and `retry` is not used up). `key_id`: the API key the answer was asked with,
+/// whose usage it counts towards.
 pub async fn run(
     state: AppState,
     start: Start,
+    request: ChatRequest,
+    mut retry: Retry,
     slot: Slot,
     live: Arc<Live>,
     key_id: Option<String>,
@@ -75,55 +66,120 @@ pub async fn run(
     }
 
     let ending = 'run: {
-        let (mut upstream, _permit) = match start {
-            Start::Connected { upstream, permit } => (upstream, permit),
-            Start::Queued {
-                mut ticket,
-                request,
-            } => {
-                while let Place::Waiting(position) = ticket.place() {
-                    live.set_queued(Some(position));
-                    or_cancelled!('run, ticket.changed());
-                }
-                live.set_queued(None);
-                let Some(permit) = ticket.into_permit() else {
-                    break 'run Ending::Failed(OllamaError::ConnectionCut);
+        let mut start = start;
+        'attempts: loop {
+            // Wait for a slot, then call Ollama.
+            let (mut upstream, permit, backend) = loop {
+                start = match start {
+                    Start::Connected {
+                        upstream,
+                        permit,
+                        backend,
+                    } => break (upstream, permit, backend),
+                    Start::Queued {
+                        mut ticket,
+                        backend,
+                    } => {
+                        while let Place::Waiting(position) = ticket.place() {
+                            live.set_queued(Some(position));
+                            or_cancelled!('run, ticket.changed());
+                        }
+                        live.set_queued(None);
+                        let Some(permit) = ticket.into_permit() else {
+                            break 'run Ending::Failed(OllamaError::ConnectionCut);
+                        };
+                        Start::Admitted { permit, backend }
+                    }
+                    Start::Admitted {
+                        mut permit,
+                        backend,
+                    } => {
+                        // With several instances, the backend's limit is shared: wait for one
+                        // of its slots if the others hold them all.
+                        if let Some(cluster) = &state.cluster
+                            && !permit.has_shared_slot()
+                        {
+                            let (url, slots) = (backend.url(), backend.max_parallel());
+                            let slot = match cluster.slots.try_acquire(url, slots).await {
+                                Some(slot) => slot,
+                                None => {
+                                    live.set_queued(Some(1));
+                                    let slot =
+                                        or_cancelled!('run, cluster.slots.acquire(url, slots));
+                                    live.set_queued(None);
+                                    slot
+                                }
+                            };
+                            permit.hold(slot);
+                        }
+                        match or_cancelled!('run, backend.client().chat(&request)) {
+                            Ok(upstream) => break (upstream, permit, backend),
+                            Err(err) => {
+                                drop(permit);
+                                let other = retry.elsewhere(
+                                    &state.backends,
+                                    &request.model,
+                                    &backend,
+                                    &err,
+                                );
+                                match or_cancelled!('run, other) {
+                                    Some(next) => next,
+                                    None => break 'run Ending::Failed(err),
+                                }
+                            }
+                        }
+                    }
                 };
-                match or_cancelled!('run, state.ollama.chat(&request)) {
-                    Ok(upstream) => (upstream, permit),
-                    Err(err) => break 'run Ending::Failed(err),
-                }
-            }
-        };
-
-        let checkpoint_every = state.settings.chat.checkpoint_tokens.max(1);
-        let checkpoint_interval = Duration::from_millis(state.settings.chat.checkpoint_ms);
-        let (mut since_checkpoint, mut last_checkpoint) = (0usize, Instant::now());
-        let mut relay = metrics::Relay::start();
-        let id = live.meta_id();
-        loop {
-            let chunk = match or_cancelled!('run, upstream.next()) {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => break 'run Ending::Failed(OllamaError::ConnectionCut),
-                Err(err) => break 'run Ending::Failed(err),
             };
-            if let Some(token) = chunk.message.as_ref().map(|m| m.content.as_str())
-                && !token.is_empty()
-            {
-                live.push(token);
-                relay.token();
-                since_checkpoint += 1;
-            }
-            if chunk.done {
-                break 'run Ending::Complete(chunk);
-            }
-            if since_checkpoint >= checkpoint_every
-                || last_checkpoint.elapsed() >= checkpoint_interval
-            {
-                if let Err(err) = messages::checkpoint(&state.db, &id, &live.content()).await {
-                    tracing::error!(error = %err, "checkpoint failed");
+
+            let checkpoint_every = state.settings.chat.checkpoint_tokens.max(1);
+            let checkpoint_interval = Duration::from_millis(state.settings.chat.checkpoint_ms);
+            let (mut since_checkpoint, mut last_checkpoint) = (0usize, Instant::now());
+            let mut relay = metrics::Relay::start();
+            let mut relayed = false;
+            let id = live.meta_id();
+            loop {
+                let next = match or_cancelled!('run, upstream.next()) {
+                    Ok(Some(chunk)) => Ok(chunk),
+                    Ok(None) => Err(OllamaError::ConnectionCut),
+                    Err(err) => Err(err),
+                };
+                let chunk = match next {
+                    Ok(chunk) => chunk,
+                    // Nothing was relayed yet: the answer can still start over elsewhere.
+                    Err(err) if !relayed => {
+                        drop((upstream, permit));
+                        let other =
+                            retry.elsewhere(&state.backends, &request.model, &backend, &err);
+                        match or_cancelled!('run, other) {
+                            Some(next) => {
+                                start = next;
+                                continue 'attempts;
+                            }
+                            None => break 'run Ending::Failed(err),
+                        }
+                    }
+                    Err(err) => break 'run Ending::Failed(err),
+                };
+                if let Some(token) = chunk.message.as_ref().map(|m| m.content.as_str())
+                    && !token.is_empty()
+                {
+                    live.push(token);
+                    relay.token();
+                    relayed = true;
+                    since_checkpoint += 1;
                 }
-                (since_checkpoint, last_checkpoint) = (0, Instant::now());
+                if chunk.done {
+                    break 'run Ending::Complete(chunk);
+                }
+                if since_checkpoint >= checkpoint_every
+                    || last_checkpoint.elapsed() >= checkpoint_interval
+                {
+                    if let Err(err) = messages::checkpoint(&state.db, &id, &live.content()).await {
+                        tracing::error!(error = %err, "checkpoint failed");
+                    }
+                    (since_checkpoint, last_checkpoint) = (0, Instant::now());
+                }
             }
         }
     };

@@ -39,6 +39,27 @@ struct Waiter {
 /// The right to generate; the next in line is admitted when it is dropped.
 pub struct Permit {
     queue: Queue,
+    /// With several instances, the backend's slot shared by all of them, given back with it.
+    shared: Option<crate::server::cluster::ClusterSlot>,
+}
+
+impl Permit {
+    fn new(queue: Queue) -> Permit {
+        Permit {
+            queue,
+            shared: None,
+        }
+    }
+
+    /// Whether it holds a slot shared by the instances.
+    pub fn has_shared_slot(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Keeps a slot shared by the instances for as long as this permit.
+    pub fn hold(&mut self, slot: crate::server::cluster::ClusterSlot) {
+        self.shared = Some(slot);
+    }
 }
 
 /// A place in line. Dropping it leaves the line (or gives back the permit it was handed).
@@ -47,6 +68,8 @@ pub struct Ticket {
     ticket: u64,
     place: watch::Receiver<Place>,
     taken: bool,
+    /// With several instances, its seat in the backend's line shared by all of them.
+    seat: Option<crate::server::cluster::LineSeat>,
 }
 
 /// What joining the queue gave.
@@ -78,9 +101,7 @@ impl Queue {
         let mut state = self.lock();
         if state.running < state.limit && state.waiting.is_empty() {
             state.running += 1;
-            return Ok(Entry::Admitted(Permit {
-                queue: self.clone(),
-            }));
+            return Ok(Entry::Admitted(Permit::new(self.clone())));
         }
         if state.waiting.len() >= state.max_waiting {
             return Err(AppError::Busy {
@@ -96,6 +117,7 @@ impl Queue {
             ticket,
             place: rx,
             taken: false,
+            seat: None,
         }))
     }
 
@@ -129,6 +151,11 @@ fn renumber(waiting: &VecDeque<Waiter>) {
 }
 
 impl Ticket {
+    /// Keeps a seat in the instances' shared line for as long as it waits.
+    pub fn hold_seat(&mut self, seat: crate::server::cluster::LineSeat) {
+        self.seat = Some(seat);
+    }
+
     /// The current place in line.
     pub fn place(&self) -> Place {
         *self.place.borrow()
@@ -149,9 +176,7 @@ impl Ticket {
             return None;
         }
         self.taken = true;
-        Some(Permit {
-            queue: self.queue.clone(),
-        })
+        Some(Permit::new(self.queue.clone()))
     }
 }
 

@@ -1,13 +1,12 @@
-//! Accepting a turn: validate, store the question, take a place in the backend's queue, open
+//! Accepting a turn: validate, store the question, take a place on a backend (its queue), open
 //! the Ollama stream (or wait for it), and hand over to the generation task.
 
 use std::sync::Arc;
 
 use super::{
-    generate::{self, Start},
-    history,
+    attempt::{self, Retry},
+    generate, history,
     live::{Listener, Live},
-    queue::{Entry, Place},
 };
 use crate::{
     error::AppError,
@@ -93,7 +92,13 @@ pub async fn start_turn(
     }
     let conversation_id = conversation.summary.id.clone();
     let slot = state.generations.claim(&conversation_id)?;
-    let entry = state.queue.join()?;
+    if state.cluster.is_some() && messages::streaming_in(&state.db, &conversation_id).await? {
+        // Being answered on another instance.
+        return Err(AppError::Conflict(
+            "an answer is already being generated in this conversation".into(),
+        ));
+    }
+    let placement = attempt::place(&state.backends, state.cluster.as_ref(), &model, None).await?;
 
     let mut past = messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?;
     let user_message_id = messages::insert(
@@ -140,28 +145,22 @@ pub async fn start_turn(
         keep_alive: settings.ollama.keep_alive.clone(),
     };
 
-    let (start, queued) = match entry {
-        // A free slot: call Ollama now, so that an unreachable Ollama is a plain 503 and no
-        // answer is half-written.
-        Entry::Admitted(permit) => {
-            let upstream = state.ollama.chat(&ollama_request).await.map_err(|e| {
-                tracing::warn!(error = %e, conversation = %conversation_id, "could not start an answer");
-                AppError::from(e)
-            })?;
-            (Start::Connected { upstream, permit }, None)
-        }
-        Entry::Waiting(ticket) => {
-            let position = match ticket.place() {
-                Place::Waiting(n) => Some(n),
-                Place::Admitted => None,
-            };
-            let start = Start::Queued {
-                ticket,
-                request: ollama_request,
-            };
-            (start, position)
-        }
-    };
+    // A free slot: call Ollama now (on another backend if that one fails), so that an
+    // unreachable Ollama is a plain 503 and no answer is half-written.
+    let mut retry = Retry::new(state.cluster.clone());
+    let start = attempt::connect(
+        &state.backends,
+        state.cluster.as_ref().map(|c| &c.slots),
+        &ollama_request,
+        placement,
+        &mut retry,
+    )
+    .await
+    .map_err(|e| {
+        tracing::warn!(error = %e, conversation = %conversation_id, "could not start an answer");
+        AppError::from(e)
+    })?;
+    let queued = start.position();
 
     let assistant_message_id = new_id();
     messages::insert_with_id(
@@ -173,6 +172,9 @@ pub async fn start_turn(
         MessageStatus::Streaming,
     )
     .await?;
+    if let Some(cluster) = &state.cluster {
+        messages::set_instance(&state.db, &assistant_message_id, &cluster.instance_id).await?;
+    }
     let meta = MetaEvent {
         conversation_id,
         user_message_id,
@@ -186,6 +188,8 @@ pub async fn start_turn(
     tokio::spawn(generate::run(
         state.clone(),
         start,
+        ollama_request,
+        retry,
         slot,
         Arc::clone(&live),
         key_id,

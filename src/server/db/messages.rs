@@ -67,6 +67,17 @@ pub async fn insert_with_id(
     Ok(())
 }
 
+/// Whether an answer of the conversation is still being generated (by any instance).
+pub async fn streaming_in(db: &Db, conversation_id: &str) -> Result<bool, AppError> {
+    let n: i64 = sqlx::query_scalar(
+        "select cast(count(*) as bigint) from messages where conversation_id = $1 and status = 'streaming'",
+    )
+    .bind(conversation_id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
 /// Saves the text produced so far of a message still streaming.
 pub async fn checkpoint(db: &Db, id: &str, content: &str) -> Result<(), AppError> {
     sqlx::query(
@@ -167,6 +178,40 @@ pub async fn recover_interrupted(db: &Db) -> Result<u64, AppError> {
          where status = 'streaming'",
     )
     .bind(now())
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Records which instance generates a streaming answer (several instances on PostgreSQL).
+pub async fn set_instance(db: &Db, id: &str, instance_id: &str) -> Result<(), AppError> {
+    sqlx::query("update messages set instance_id = $1 where id = $2")
+        .bind(instance_id)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The instances that answers still `streaming` belong to (`None`: not recorded).
+pub async fn streaming_instances(db: &Db) -> Result<Vec<Option<String>>, AppError> {
+    Ok(
+        sqlx::query_scalar("select distinct instance_id from messages where status = 'streaming'")
+            .fetch_all(&db.pool)
+            .await?,
+    )
+}
+
+/// Like [`recover_interrupted`], for the answers of one instance that is gone (`None`: those
+/// whose instance was not recorded).
+pub async fn recover_interrupted_of(db: &Db, instance_id: Option<&str>) -> Result<u64, AppError> {
+    let done = sqlx::query(
+        "update messages set status = 'interrupted', \
+         meta = '{\"interrupted_by\":\"server_restart\"}', updated_at = $1 \
+         where status = 'streaming' and coalesce(instance_id, '') = $2",
+    )
+    .bind(now())
+    .bind(instance_id.unwrap_or(""))
     .execute(&db.pool)
     .await?;
     Ok(done.rows_affected())

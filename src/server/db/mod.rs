@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod conversations;
 mod cursor;
+pub mod login_failures;
 pub mod messages;
 pub mod refresh_tokens;
 pub mod usage;

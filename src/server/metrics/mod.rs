@@ -26,6 +26,8 @@ pub struct Metrics {
     answers: Mutex<BTreeMap<&'static str, u64>>,
     pub tokens_relayed: AtomicU64,
     pub login_failures: AtomicU64,
+    /// Answers retried on another backend after theirs failed before the first token.
+    pub backend_retries: AtomicU64,
     /// Seconds from the start of an answer (queue wait included) to its first token.
     pub time_to_first_token: Histogram,
     /// Seconds until Ollama accepted a chat request (response headers).
@@ -39,6 +41,7 @@ static GLOBAL: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     answers: Mutex::default(),
     tokens_relayed: AtomicU64::new(0),
     login_failures: AtomicU64::new(0),
+    backend_retries: AtomicU64::new(0),
     time_to_first_token: Histogram::new(&[0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0]),
     ollama_chat_latency: Histogram::new(&[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
     ollama_tags_latency: Histogram::new(&[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]),
@@ -59,6 +62,10 @@ impl Metrics {
     pub fn answer_finished(&self, status: &'static str) {
         let mut map = self.answers.lock().unwrap_or_else(|e| e.into_inner());
         *map.entry(status).or_default() += 1;
+    }
+
+    pub fn backend_retry(&self) {
+        self.backend_retries.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn login_failed(&self) {

@@ -1,11 +1,9 @@
 //! The client for Ollama's HTTP API (the only thing that talks to Ollama).
 
-mod catalog;
 mod client;
 mod error;
 mod ndjson;
 pub mod wire;
 
-pub use catalog::ModelCatalog;
 pub use client::{ChatStream, OllamaClient};
 pub use error::OllamaError;

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::server::{
     auth::key_limits,
-    chat::queue::{Entry, Place},
+    chat::attempt::{self, Retry},
     ollama::wire::{ChatMessage, ChatOptions, ChatRequest},
     state::AppState,
 };
@@ -100,28 +100,28 @@ pub async fn handler(
         keep_alive: settings.ollama.keep_alive.clone(),
     };
 
-    // Wait for a slot of the model (leaving the line if the client goes away).
-    let permit = match state.queue.join()? {
-        Entry::Admitted(permit) => permit,
-        Entry::Waiting(mut ticket) => loop {
-            if ticket.place() == Place::Admitted {
-                break ticket
-                    .into_permit()
-                    .ok_or(crate::error::AppError::Internal)?;
-            }
-            ticket.changed().await;
-        },
-    };
-    let upstream = state
-        .ollama
-        .chat(&ollama_request)
+    // Wait for a slot on a backend that has the model (leaving the line if the client goes
+    // away), retried once on another backend if the first fails to start.
+    let placement = attempt::place(&state.backends, state.cluster.as_ref(), &model, None)
         .await
         .map_err(|e| match e {
-            crate::server::ollama::OllamaError::ModelNotFound(_) => {
-                OpenAiError::model_not_found(&model)
-            }
-            other => crate::error::AppError::from(other).into(),
+            crate::error::AppError::UnknownModel { .. } => OpenAiError::model_not_found(&model),
+            other => other.into(),
         })?;
+    let (upstream, permit) = attempt::connected(
+        &state.backends,
+        state.cluster.as_ref().map(|c| &c.slots),
+        &ollama_request,
+        placement,
+        &mut Retry::new(state.cluster.clone()),
+    )
+    .await
+    .map_err(|e| match e {
+        crate::server::ollama::OllamaError::ModelNotFound(_) => {
+            OpenAiError::model_not_found(&model)
+        }
+        other => crate::error::AppError::from(other).into(),
+    })?;
 
     let question = request
         .messages

@@ -19,6 +19,7 @@ use crate::{
         auth::AuthUser,
         chat::{self, Turn, TurnRequest},
         conversations_service,
+        db::messages,
         errors::ErrorBody,
         state::AppState,
     },
@@ -114,10 +115,19 @@ async fn attach(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     conversations_service::owned(&state, &user, &id).await?;
-    let Some(live) = state.generations.live(&id) else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
+    let events = match state.generations.live(&id) {
+        Some(live) => live.listen(),
+        // Perhaps another instance generates it.
+        None => match &state.cluster {
+            Some(cluster) if messages::streaming_in(&state.db, &id).await? => {
+                match cluster.attach(&id).await {
+                    Some(events) => events,
+                    None => return Ok(StatusCode::NO_CONTENT.into_response()),
+                }
+            }
+            _ => return Ok(StatusCode::NO_CONTENT.into_response()),
+        },
     };
-    let events = live.listen();
     let turn = Turn {
         meta: events.meta(),
         events,
@@ -146,6 +156,6 @@ async fn stop(
 ) -> Result<Json<StopResult>, AppError> {
     conversations_service::owned(&state, &user, &id).await?;
     Ok(Json(StopResult {
-        stopped: state.generations.stop(&id),
+        stopped: conversations_service::stop_answer(&state, &id).await?,
     }))
 }

@@ -1,45 +1,41 @@
-//! The models Ollama has installed, cached briefly so that checking a model name does not cost
-//! a request per chat turn.
+//! The models installed across the backends, as their health checks last listed them: what
+//! `/api/v1/models` shows and what a requested model name is checked against.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
+use super::Backends;
+use crate::{
+    error::AppError,
+    server::ollama::{OllamaError, wire::ModelInfo},
 };
-
-use super::{OllamaClient, OllamaError, wire::ModelInfo};
-use crate::error::AppError;
-
-/// How long a listing is trusted.
-const FRESH_FOR: Duration = Duration::from_secs(10);
-
-/// When the models were listed, and the list.
-type Listing = (Instant, Vec<ModelInfo>);
 
 #[derive(Clone)]
 pub struct ModelCatalog {
-    client: OllamaClient,
-    cached: Arc<Mutex<Option<Listing>>>,
+    backends: Backends,
 }
 
 impl ModelCatalog {
-    pub fn new(client: OllamaClient) -> ModelCatalog {
-        ModelCatalog {
-            client,
-            cached: Arc::default(),
-        }
+    pub fn new(backends: Backends) -> ModelCatalog {
+        ModelCatalog { backends }
     }
 
-    /// The installed models (from the cache when fresh).
+    /// The models of the healthy backends (each name once, in the order the backends are
+    /// listed); an error when no backend is reachable.
     pub async fn installed(&self) -> Result<Vec<ModelInfo>, OllamaError> {
-        if let Some((at, models)) = &*self.cached.lock().unwrap_or_else(|e| e.into_inner())
-            && at.elapsed() < FRESH_FOR
-        {
-            return Ok(models.clone());
+        self.backends.check_unknown().await;
+        let mut models: Vec<ModelInfo> = Vec::new();
+        let mut any_healthy = false;
+        for backend in self.backends.healthy() {
+            any_healthy = true;
+            for model in backend.models() {
+                if !models.iter().any(|m| m.name == model.name) {
+                    models.push(model);
+                }
+            }
         }
-        let models = self.client.tags().await?;
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((Instant::now(), models.clone()));
-        Ok(models)
+        if any_healthy {
+            Ok(models)
+        } else {
+            Err(self.backends.why_unavailable())
+        }
     }
 
     /// The installed name for `model`, or 422 with the names that are installed.
@@ -56,7 +52,7 @@ impl ModelCatalog {
 }
 
 /// Ollama treats a name without a tag as `:latest`.
-fn find(installed: &[ModelInfo], model: &str) -> Option<String> {
+pub fn find(installed: &[ModelInfo], model: &str) -> Option<String> {
     let wanted = if model.contains(':') {
         model.to_string()
     } else {

@@ -1,0 +1,208 @@
+//! Each backend's limit of answers at once (`max_parallel`) held across instances. A slot is
+//! a PostgreSQL advisory lock (backend, slot number) held by this instance's slot connection,
+//! so a crashed instance's slots are freed with its connection. Freed slots are announced on
+//! `ea_slot_freed`; waiting instances also look again every second (a crash announces nothing).
+//!
+//! One task owns the connection and serves a bounded queue of commands; the local line of each
+//! backend (`chat::queue`) still decides the order inside an instance.
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use sqlx::{Connection, postgres::PgConnection};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// Channel announcing a freed slot.
+pub const FREED: &str = "ea_slot_freed";
+
+/// How often a waiting request looks again without being told.
+const LOOK_AGAIN: Duration = Duration::from_secs(1);
+
+type Key = (i32, i32);
+
+enum Command {
+    TryLock {
+        backend: i32,
+        slots: usize,
+        reply: oneshot::Sender<Option<Key>>,
+    },
+    Unlock(Key),
+}
+
+/// This instance's handle on the shared slots. Cheap to clone.
+#[derive(Clone)]
+pub struct ClusterSlots {
+    commands: mpsc::Sender<Command>,
+    pub(super) freed: Arc<Notify>,
+}
+
+/// One shared slot, given back when dropped.
+pub struct ClusterSlot {
+    commands: mpsc::Sender<Command>,
+    key: Key,
+}
+
+impl Drop for ClusterSlot {
+    fn drop(&mut self) {
+        let (commands, key) = (self.commands.clone(), self.key);
+        if let Err(mpsc::error::TrySendError::Full(_)) = commands.try_send(Command::Unlock(key))
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = commands.send(Command::Unlock(key)).await;
+            });
+        }
+        // (Closed: the slot connection is gone, and the lock with it.)
+    }
+}
+
+/// A stable number for a backend, the same on every instance.
+fn backend_key(url: &str) -> i32 {
+    // FNV-1a, 32 bits.
+    let hash = url.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash as i32
+}
+
+impl ClusterSlots {
+    /// Connects; the connection also holds `alive` (this instance's liveness lock).
+    pub async fn start(url: &str, alive: i64) -> Result<ClusterSlots, sqlx::Error> {
+        let connection = connect(url, alive).await?;
+        let (commands, rx) = mpsc::channel(1024);
+        tokio::spawn(serve(url.to_string(), alive, connection, rx));
+        Ok(ClusterSlots {
+            commands,
+            freed: Arc::default(),
+        })
+    }
+
+    /// A slot of `backend` if one is free now.
+    pub async fn try_acquire(&self, backend: &str, slots: usize) -> Option<ClusterSlot> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::TryLock {
+            backend: backend_key(backend),
+            slots,
+            reply,
+        };
+        self.commands.send(command).await.ok()?;
+        let key = answer.await.ok()??;
+        Some(ClusterSlot {
+            commands: self.commands.clone(),
+            key,
+        })
+    }
+
+    /// Waits for a slot of `backend`.
+    pub async fn acquire(&self, backend: &str, slots: usize) -> ClusterSlot {
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if let Some(slot) = self.try_acquire(backend, slots).await {
+                return slot;
+            }
+            tokio::select! {
+                _ = freed => {}
+                _ = tokio::time::sleep(LOOK_AGAIN) => {}
+            }
+        }
+    }
+}
+
+async fn connect(url: &str, alive: i64) -> Result<PgConnection, sqlx::Error> {
+    let mut connection = PgConnection::connect(url).await?;
+    sqlx::query("select pg_advisory_lock($1)")
+        .bind(alive)
+        .execute(&mut connection)
+        .await?;
+    Ok(connection)
+}
+
+async fn serve(
+    url: String,
+    alive: i64,
+    mut connection: PgConnection,
+    mut commands: mpsc::Receiver<Command>,
+) {
+    let mut held: HashSet<Key> = HashSet::new();
+    while let Some(command) = commands.recv().await {
+        let done = match command {
+            Command::TryLock {
+                backend,
+                slots,
+                reply,
+            } => {
+                let mut taken = None;
+                let mut result = Ok(());
+                for slot in 0..slots.min(i32::MAX as usize) as i32 {
+                    let key = (backend, slot);
+                    // Advisory locks are re-entrant within a session: skip our own.
+                    if held.contains(&key) {
+                        continue;
+                    }
+                    match try_lock(&mut connection, key).await {
+                        Ok(true) => {
+                            held.insert(key);
+                            taken = Some(key);
+                            break;
+                        }
+                        Ok(false) => {}
+                        Err(err) => {
+                            result = Err(err);
+                            break;
+                        }
+                    }
+                }
+                let _ = reply.send(taken);
+                result
+            }
+            Command::Unlock(key) => {
+                held.remove(&key);
+                unlock(&mut connection, key).await
+            }
+        };
+        if let Err(err) = done {
+            // The connection is gone, and the locks with it: start again with a new one.
+            tracing::error!(error = %err, "cluster slots: connection lost; reconnecting");
+            held.clear();
+            loop {
+                match connect(&url, alive).await {
+                    Ok(new) => {
+                        connection = new;
+                        break;
+                    }
+                    Err(_) => tokio::time::sleep(LOOK_AGAIN).await,
+                }
+            }
+        }
+    }
+}
+
+async fn try_lock(connection: &mut PgConnection, key: Key) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("select pg_try_advisory_lock($1, $2)")
+        .bind(key.0)
+        .bind(key.1)
+        .fetch_one(connection)
+        .await
+}
+
+async fn unlock(connection: &mut PgConnection, key: Key) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_unlock($1, $2), pg_notify($3, '')")
+        .bind(key.0)
+        .bind(key.1)
+        .bind(FREED)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_keys_are_stable_and_distinct() {
+        assert_eq!(backend_key("http://a:11434"), backend_key("http://a:11434"));
+        assert_ne!(backend_key("http://a:11434"), backend_key("http://b:11434"));
+    }
+}

@@ -1,0 +1,376 @@
+//! Two app instances on one PostgreSQL database (as behind a load balancer) behave as one:
+//! sessions, their revocation and deactivation, and login throttling are shared; an answer
+//! generated on one is followed, stopped and guarded from the other (LISTEN/NOTIFY).
+//! Runs when `ENERGYAPP_TEST_POSTGRES_URL` names a server.
+
+use energyapp_llm::{
+    server::ollama_sim::reply_tokens,
+    stream_events::{MetaEvent, StreamEvent},
+};
+use serde_json::{Value, json};
+
+use crate::common::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Events, TestApp, error_code, read_events, streamed_text,
+    within_time_limit,
+};
+
+/// Two instances on a fresh PostgreSQL database; `None` (skipped) without PostgreSQL.
+async fn two_instances() -> Option<(TestApp, TestApp)> {
+    let first = TestApp::start(Backend::Postgres).await?;
+    let second = first.another_instance().await;
+    Some((first, second))
+}
+
+async fn stop(first: TestApp, second: TestApp) {
+    second.stop().await;
+    first.stop().await;
+}
+
+async fn pair(app: &TestApp, email: &str, password: &str) -> (String, String) {
+    let res = app.login(email, password).await;
+    assert_eq!(res.status(), 200, "login of {email}");
+    let body: Value = res.json().await.unwrap();
+    (
+        body["access_token"].as_str().unwrap().to_string(),
+        body["refresh_token"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/v1/auth/refresh"))
+        .json(&json!({ "refresh_token": token }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_their_revocation_and_deactivation_are_shared() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        // Signed in on one, recognised by the other.
+        let (access, refresh_1) = pair(&a, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(b.get("/api/v1/me", &access).await.status(), 200);
+
+        // Rotated on one; reusing the spent token on the other revokes the whole family.
+        let res = refresh(&b, &refresh_1).await;
+        assert_eq!(res.status(), 200);
+        let refresh_2 = res.json::<Value>().await.unwrap()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // (Its first use is made older than the grace given to a browser racing itself.)
+        sqlx::query("update refresh_tokens set used_at = $1 where token_hash = $2")
+            .bind("2000-01-01T00:00:00.000000Z")
+            .bind(energyapp_llm::server::auth::sessions::hash_token(
+                &refresh_1,
+            ))
+            .execute(&a.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            error_code(refresh(&a, &refresh_1).await, 401).await,
+            "unauthorized"
+        );
+        assert_eq!(refresh(&b, &refresh_2).await.status(), 401);
+
+        // Logged out on one: its refresh token is dead on the other.
+        let (_, refresh_3) = pair(&b, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let res = a
+            .http
+            .post(a.url("/api/v1/auth/logout"))
+            .json(&json!({ "refresh_token": refresh_3 }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        assert_eq!(refresh(&b, &refresh_3).await.status(), 401);
+
+        // Deactivated on one: refused on the other at the next request.
+        let user = b.user_token("ana@test.local").await;
+        assert_eq!(a.get("/api/v1/me", &user).await.status(), 200);
+        let me: Value = a.get("/api/v1/me", &user).await.json().await.unwrap();
+        let admin = a.admin_token().await;
+        let res = a
+            .patch_json(
+                &format!("/api/v1/admin/users/{}", me["id"].as_str().unwrap()),
+                &admin,
+                json!({ "active": false }),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_ne!(b.get("/api/v1/me", &user).await.status(), 200);
+    })
+    .await;
+    stop(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_counted_across_instances() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        // auth.login_max_failures is 5: three failures here and two there lock the account.
+        for (app, n) in [(&a, 3), (&b, 2)] {
+            for _ in 0..n {
+                let res = app.login(ADMIN_EMAIL, "wrong-password").await;
+                assert_eq!(res.status(), 401);
+            }
+        }
+        for app in [&a, &b] {
+            let res = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+            assert_eq!(res.status(), 429, "locked on both");
+            assert!(res.headers().contains_key("retry-after"));
+        }
+        // Another account is unaffected (the address limit is 20).
+        let other = b.user_token("luis@test.local").await;
+        assert!(!other.is_empty());
+    })
+    .await;
+    stop(a, b).await;
+}
+
+/// Starts an answer on `app` and reads up to its first token.
+async fn answer_started(app: &TestApp, token: &str, message: &str) -> (MetaEvent, Events) {
+    let mut events = Events::new(
+        app.post_json("/api/v1/chat", token, json!({ "message": message }))
+            .await,
+    );
+    let Some(StreamEvent::Meta(meta)) = events.next().await else {
+        panic!("meta first")
+    };
+    loop {
+        match events.next().await {
+            Some(StreamEvent::Token(_)) => return (meta, events),
+            Some(StreamEvent::Queued(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_is_followed_stopped_and_guarded_from_either_instance() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        // Long enough (6 s) to still be generating while the other instance attaches.
+        let message = "larga [sim tokens=300 delay_ms=20]";
+        let (meta, mut first) = answer_started(&a, &token, message).await;
+        let stream_path = format!("/api/v1/conversations/{}/stream", meta.conversation_id);
+
+        // Another question in that conversation, on the other instance: 409.
+        let res = b
+            .post_json(
+                &format!("/api/v1/conversations/{}/messages", meta.conversation_id),
+                &token,
+                json!({ "content": "y otra" }),
+            )
+            .await;
+        assert_eq!(error_code(res, 409).await, "conflict");
+
+        // Re-attached on the other instance: the whole text, then the same end.
+        let res = b.get(&stream_path, &token).await;
+        assert_eq!(res.status(), 200);
+        let elsewhere = Events::new(res).rest().await;
+        let StreamEvent::Meta(seen) = &elsewhere[0] else {
+            panic!("{elsewhere:?}")
+        };
+        assert_eq!(seen, &meta);
+        let full = reply_tokens(message, 300).concat();
+        assert_eq!(streamed_text(&elsewhere), full);
+        assert!(
+            matches!(elsewhere.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "complete"),
+            "{elsewhere:?}"
+        );
+        while first.next().await.is_some() {}
+        // Nothing in flight any more: 204 on both.
+        assert_eq!(b.get(&stream_path, &token).await.status(), 204);
+        assert_eq!(a.get(&stream_path, &token).await.status(), 204);
+
+        // Stop pressed on the other instance.
+        let (meta, first) = answer_started(&a, &token, "otra [sim tokens=2000 delay_ms=20]").await;
+        let res = b
+            .post_json(
+                &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.json::<Value>().await.unwrap()["stopped"], true);
+        let rest = first.rest().await;
+        assert!(
+            matches!(rest.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "stopped"),
+            "{rest:?}"
+        );
+    })
+    .await;
+    stop(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backends_limit_holds_across_instances() {
+    // ollama.max_parallel is 1 in the tests: one answer at a time on the one backend.
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let (meta, _first) =
+            answer_started(&a, &token, "larga [sim tokens=2000 delay_ms=20]").await;
+
+        // The other instance's own line is empty, but the backend's slot is taken: it waits.
+        let mut second = Events::new(
+            b.post_json("/api/v1/chat", &token, json!({ "message": "hola" }))
+                .await,
+        );
+        assert_eq!(second.next().await.map(|e| e.name()), Some("meta"));
+        assert!(
+            matches!(second.next().await, Some(StreamEvent::Queued(q)) if q.position == 1),
+            "queued"
+        );
+        assert_eq!(a.sim.stats().in_flight, 1);
+
+        // The first one stopped: the second gets the slot and its whole answer.
+        let res = a
+            .post_json(
+                &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let rest = second.rest().await;
+        assert!(
+            matches!(rest.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "complete"),
+            "{rest:?}"
+        );
+        assert_eq!(streamed_text(&rest), reply_tokens("hola", 12).concat());
+    })
+    .await;
+    stop(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_starting_leaves_the_answers_of_live_instances_alone() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let message = "larga [sim tokens=2000 delay_ms=20]";
+        let (meta, first) = answer_started(&a, &token, message).await;
+        // A third instance starts (a rolling restart): the answer in flight on the first is
+        // not one a crash left behind.
+        let c = b.another_instance().await;
+        let detail = c.conversation(&meta.conversation_id, &token).await;
+        assert_eq!(detail["messages"][1]["status"], "streaming");
+        // It goes on: checkpoints still land, and it ends as its owner says.
+        let res = c
+            .post_json(
+                &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.json::<Value>().await.unwrap()["stopped"], true);
+        let rest = first.rest().await;
+        assert!(
+            matches!(rest.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "stopped"),
+            "{rest:?}"
+        );
+        let detail = c.conversation(&meta.conversation_id, &token).await;
+        let answer = &detail["messages"][1];
+        assert_eq!(answer["status"], "stopped");
+        assert!(!answer["content"].as_str().unwrap().is_empty());
+        c.stop().await;
+    })
+    .await;
+    stop(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_answers_of_instances_that_are_gone_are_recovered() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let mut answers = Vec::new();
+        for owner in [
+            b.state.cluster.as_ref().unwrap().instance_id.clone(),
+            "an-instance-that-crashed".to_string(),
+        ] {
+            let events = read_events(
+                a.post_json("/api/v1/chat", &token, json!({ "message": "hola" }))
+                    .await,
+            )
+            .await;
+            let StreamEvent::Meta(meta) = &events[0] else {
+                panic!("{events:?}")
+            };
+            // Made to look as if `owner` were generating it.
+            sqlx::query("update messages set status = 'streaming', instance_id = $1 where id = $2")
+                .bind(&owner)
+                .bind(&meta.assistant_message_id)
+                .execute(&a.state.db.pool)
+                .await
+                .unwrap();
+            answers.push(meta.clone());
+        }
+        let recovered = energyapp_llm::server::cluster::recover_abandoned(
+            a.state.cluster.as_ref().unwrap(),
+            &a.state.db,
+        )
+        .await
+        .unwrap();
+        assert_eq!(recovered, 1);
+        let status = |meta: &MetaEvent| {
+            let (a, token, id) = (&a, &token, meta.conversation_id.clone());
+            async move { a.conversation(&id, token).await["messages"][1]["status"].clone() }
+        };
+        assert_eq!(
+            status(&answers[0]).await,
+            "streaming",
+            "its instance is alive"
+        );
+        assert_eq!(status(&answers[1]).await, "interrupted");
+    })
+    .await;
+    stop(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backends_longest_line_holds_across_instances() {
+    // One answer at a time, and one more waiting, over both instances together.
+    let Some(a) = TestApp::start_with(Backend::Postgres, |s| s.ollama.max_queue = 1).await else {
+        return;
+    };
+    let b = a.another_instance().await;
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let long = |n: &str| json!({ "message": format!("{n} [sim tokens=2000 delay_ms=20]") });
+        let _first = answer_started(&a, &token, "primera [sim tokens=2000 delay_ms=20]").await;
+        let mut queued = Vec::new();
+        // Second: in the first instance's line. Third: admitted by the other instance, waiting
+        // for the backend's shared slot.
+        for (app, n) in [(&a, "segunda"), (&b, "tercera")] {
+            let mut events = Events::new(app.post_json("/api/v1/chat", &token, long(n)).await);
+            assert_eq!(events.next().await.map(|e| e.name()), Some("meta"));
+            assert!(matches!(events.next().await, Some(StreamEvent::Queued(_))));
+            queued.push(events);
+        }
+        // Fourth: the other instance's own line is empty, but the shared one is full.
+        let res = b.post_json("/api/v1/chat", &token, long("cuarta")).await;
+        assert!(res.headers().contains_key("retry-after"));
+        assert_eq!(error_code(res, 503).await, "server_busy");
+    })
+    .await;
+    stop(a, b).await;
+}
