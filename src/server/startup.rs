@@ -16,7 +16,7 @@ use super::{
         throttle::{Limits, LoginThrottle},
     },
     bootstrap::{self, AdminBootstrap},
-    chat::queue::Queue,
+    chat::{checkpoints::Checkpoints, queue::Queue},
     config::{RunEnv, Settings},
     db::{Db, messages},
     http,
@@ -117,6 +117,7 @@ pub async fn build_state(
         lockout: Duration::from_secs(settings.auth.login_lockout_secs),
     });
     let settings = Arc::new(settings);
+    let checkpoints = Checkpoints::start(db.clone());
     Ok(AppState {
         leptos_options,
         settings: settings.clone(),
@@ -127,6 +128,7 @@ pub async fn build_state(
         jwt: Arc::new(jwt),
         throttle: Arc::new(throttle),
         generations: Default::default(),
+        checkpoints,
         key_limits: Default::default(),
         shutdown,
     })
@@ -167,6 +169,7 @@ pub async fn start(mut settings: Settings, demo: bool) -> anyhow::Result<Running
     };
     let (abort_tx, abort_rx) = watch::channel(false);
     let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+    let write_stall = Duration::from_secs(settings.server.write_stall_timeout_secs);
     let bind = settings.server.bind;
     let state = build_state(settings, abort_rx).await?;
     let listener = http::bind(bind)
@@ -179,7 +182,14 @@ pub async fn start(mut settings: Settings, demo: bool) -> anyhow::Result<Running
     let stop = async move {
         let _ = stop_rx.await;
     };
-    let task = tokio::spawn(http::serve(listener, app, stop, abort_tx, grace));
+    let task = tokio::spawn(http::serve(
+        listener,
+        app,
+        stop,
+        abort_tx,
+        grace,
+        write_stall,
+    ));
     tracing::info!(%addr, "energyapp-llm listening on http://{addr}");
     Ok(Running {
         addr,

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use super::{
     auth::{jwt::JwtKeys, throttle::LoginThrottle},
-    chat::{queue::Queue, registry::Generations},
+    chat::{checkpoints::Checkpoints, queue::Queue, registry::Generations},
     config::Settings,
     db::Db,
     ollama::{ModelCatalog, OllamaClient},
@@ -28,6 +28,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Answers being generated now (one per conversation, stoppable).
     pub generations: Generations,
+    /// Checkpoints of streaming answers, written in batches.
+    pub checkpoints: Checkpoints,
     /// Requests per API key in the last minute.
     pub key_limits: super::auth::api_keys::KeyRateLimiter,
     /// Becomes `true` when in-flight answers must stop (end of the shutdown grace period).

@@ -1,5 +1,6 @@
 //! A chat turn: store the question, stream the answer from Ollama, store the answer.
 
+pub mod checkpoints;
 mod generate;
 pub mod history;
 pub mod live;

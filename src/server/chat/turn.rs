@@ -59,14 +59,20 @@ pub async fn start_turn(
         _ => None,
     };
 
-    let conversation = match &request.conversation_id {
-        Some(id) => conversations::get(&state.db, &user.id, id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("conversation".into()))?,
+    // A conversation created here has no history and was just stamped: two fewer database
+    // round trips before the first token.
+    let (conversation, created) = match &request.conversation_id {
+        Some(id) => {
+            let found = conversations::get(&state.db, &user.id, id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("conversation".into()))?;
+            (found, false)
+        }
         None => {
             let title = conversations::title_from_message(text);
             let model = requested_model.as_deref().unwrap_or(&settings.ollama.model);
-            conversations::create(&state.db, &user.id, &title, model, None).await?
+            let created = conversations::create(&state.db, &user.id, &title, model, None).await?;
+            (created, true)
         }
     };
     if conversation.summary.status == "closed" {
@@ -80,7 +86,11 @@ pub async fn start_turn(
     let slot = state.generations.claim(&conversation_id)?;
     let entry = state.queue.join()?;
 
-    let mut past = messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?;
+    let mut past = if created {
+        Vec::new()
+    } else {
+        messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?
+    };
     let user_message_id = messages::insert(
         &state.db,
         &conversation_id,
@@ -97,7 +107,9 @@ pub async fn start_turn(
         )
         .await?;
     }
-    conversations::touch(&state.db, &conversation_id).await?;
+    if !created {
+        conversations::touch(&state.db, &conversation_id).await?;
+    }
     past.push(MessageView {
         id: user_message_id.clone(),
         role: MessageRole::User,
