@@ -119,6 +119,28 @@ impl App {
         Ok((body, started.elapsed()))
     }
 
+    /// `POST /api/v1/admin/users` (as an admin); the new account's id.
+    pub async fn create_user(&self, email: &str, password: &str) -> Result<String> {
+        let res = self
+            .http
+            .post(self.url("/api/v1/admin/users"))
+            .bearer_auth(&self.token)
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            return Err(BenchError::Protocol(format!(
+                "create user: {}",
+                res.status()
+            )));
+        }
+        let created: serde_json::Value = res.json().await?;
+        created["user"]["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| BenchError::Protocol("create user: no id".into()))
+    }
+
     /// A page as the browser gets it (the access token in its cookie).
     pub async fn page_timed(&self, path: &str) -> Result<(String, Duration)> {
         let started = Instant::now();

@@ -62,6 +62,8 @@ pub struct Seeded {
     /// A conversation of 10,000 messages, and the ids of some of them (to page before).
     pub long_conversation: String,
     pub long_message_ids: Vec<String>,
+    /// One of the small conversations (100 messages; its owner has hundreds).
+    pub small_conversation: String,
     pub total_messages: usize,
     /// A word that appears in a handful of messages only.
     pub rare_word: &'static str,
@@ -71,14 +73,20 @@ const RARE_WORD: &str = "zanahoria";
 /// Conversations of 100 messages that make up the rest of the 100,000.
 const SMALL_CONVERSATIONS: usize = 898;
 
-/// Seeds conversations owned by `user_id`.
-pub async fn seed(pool: &AnyPool, dialect: Dialect, user_id: &str) -> Result<Seeded> {
+/// Seeds the two measured conversations, owned by `reader_id`, and the many small ones,
+/// owned by `other_id`.
+pub async fn seed(
+    pool: &AnyPool,
+    dialect: Dialect,
+    reader_id: &str,
+    other_id: &str,
+) -> Result<Seeded> {
     let conversations = [
         ("seed-page", 200usize, 1_000_000usize),
         ("seed-long", 10_000, 2_000_000),
     ];
     for (id, n, offset) in conversations {
-        insert_conversation(pool, dialect, user_id, id, "0").await?;
+        insert_conversation(pool, dialect, reader_id, id, "0").await?;
         insert_messages(
             pool,
             dialect,
@@ -98,7 +106,7 @@ pub async fn seed(pool: &AnyPool, dialect: Dialect, user_id: &str) -> Result<See
         "select 'seed-c-' || {pad}, $1, 'Conversación ' || i, 'open', 'qwen2.5:3b-instruct', {ts}, {ts}"
     );
     sqlx::query(&dialect.insert_series(SMALL_CONVERSATIONS, head, &body))
-        .bind(user_id)
+        .bind(other_id)
         .execute(pool)
         .await?;
     let small = SMALL_CONVERSATIONS * 100;
@@ -114,6 +122,7 @@ pub async fn seed(pool: &AnyPool, dialect: Dialect, user_id: &str) -> Result<See
         page_conversation: "seed-page".into(),
         long_conversation: "seed-long".into(),
         long_message_ids,
+        small_conversation: format!("seed-c-{:06}", 1),
         total_messages: 200 + 10_000 + small,
         rare_word: RARE_WORD,
     })
