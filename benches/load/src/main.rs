@@ -99,9 +99,11 @@ async fn run() -> Result<bool> {
             args.bin.display()
         )));
     }
+    // Absolute: each server runs in its own temporary folder.
+    let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
     let build = Build {
-        bin: args.bin.clone(),
-        site_root: args.site_root.clone(),
+        bin: absolute(&args.bin),
+        site_root: absolute(&args.site_root),
     };
     let mut report = Report {
         started_at: unix_time(),
