@@ -1,4 +1,4 @@
-//! 7. Bundle: the bytes a browser downloads for the chat page (the HTML, then every `/pkg/`
+//! Scenario 7, bundle: the bytes a browser downloads for the chat page (the HTML, then every `/pkg/`
 //! file it names: script, stylesheet, WASM), as served and brotli-compressed (quality 11).
 
 use std::io::Write;
@@ -107,7 +107,7 @@ fn pkg_paths(html: &str) -> Vec<String> {
     while let Some(i) = rest.find("/pkg/") {
         let tail = &rest[i..];
         let end = tail
-            .find(|c: char| matches!(c, '"' | '\'' | '`' | ')' | ' ' | '>' | '?' | '#'))
+            .find(['"', '\'', '`', ')', ' ', '>', '?', '#'])
             .unwrap_or(tail.len());
         let path = &tail[..end];
         if path.len() > "/pkg/".len() && !paths.iter().any(|p| p == path) {

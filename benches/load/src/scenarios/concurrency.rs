@@ -1,4 +1,4 @@
-//! 2. Concurrency: thousands of streaming chats at once (100 tokens, 20 ms apart): all
+//! Scenario 2, concurrency: thousands of streaming chats at once (100 tokens, 20 ms apart): all
 //! complete, no error, every answer stored whole; the server's peak resident memory.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! 4. Footprint: time from exec to a healthy `/health` (new and existing SQLite database) and
+//! Scenario 4, footprint: time from exec to a healthy `/health` (new and existing SQLite database) and
 //! resident memory when idle.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! 5. Login storm: concurrent logins (bcrypt at the configured cost) while streams run; how
+//! Scenario 5, login storm: concurrent logins (bcrypt at the configured cost) while streams run; how
 //! many logins per second, and how much the streams' p99 gap between tokens grows.
 
 use std::time::{Duration, Instant};

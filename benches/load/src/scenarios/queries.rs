@@ -1,4 +1,4 @@
-//! 6. Pages and queries, on SQLite and on PostgreSQL: the chat page of a 200-message
+//! Scenario 6, pages and queries, on SQLite and on PostgreSQL: the chat page of a 200-message
 //! conversation, a page of 50 messages of a 10,000-message conversation, and the admin text
 //! search over 100,000 messages. Data is seeded in bulk with SQL.
 

@@ -1,4 +1,4 @@
-//! 1. Relay overhead: time to first token and total time of a 200-token answer through the
+//! Scenario 1, relay overhead: time to first token and total time of a 200-token answer through the
 //! app, minus the same asked straight from the simulator; p50 of one stream at a time, p99 of
 //! many concurrent streams.
 

@@ -1,4 +1,4 @@
-//! 3. Throughput: tokens relayed per second with a simulator that does not wait between
+//! Scenario 3, throughput: tokens relayed per second with a simulator that does not wait between
 //! tokens, and the server's CPU time per relayed token (from `/proc/<pid>/stat`).
 
 use std::{
