@@ -128,7 +128,11 @@ impl Server {
             .database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));
-        Self::start_in(build, sim, config, dir, database_url, port).await
+        let started = Self::start_in(build, sim, config, dir.clone(), database_url, port).await;
+        if started.is_err() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        started
     }
 
     /// Starts again on the same database (and folder), to time a start on existing data.
