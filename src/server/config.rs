@@ -55,6 +55,9 @@ pub struct ServerSection {
     pub shutdown_grace_secs: u64,
     /// Largest request body accepted (bytes); 413 beyond.
     pub max_body_bytes: usize,
+    /// A client that reads nothing of a response for this long is disconnected (its buffers
+    /// are full: a stream it was the only listener of then ends `interrupted`).
+    pub write_stall_timeout_secs: u64,
     /// Origins allowed to call the API from a browser (CORS). None by default.
     pub cors_origins: Vec<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (client addresses for throttling).
@@ -186,6 +189,7 @@ impl Default for Settings {
                 bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
                 shutdown_grace_secs: 10,
                 max_body_bytes: 256 * 1024,
+                write_stall_timeout_secs: 30,
                 cors_origins: Vec::new(),
                 trusted_proxies: vec![[127, 0, 0, 1].into(), std::net::Ipv6Addr::LOCALHOST.into()],
             },
@@ -388,6 +392,9 @@ impl Settings {
         }
         if self.server.max_body_bytes < 1024 {
             return bad("server.max_body_bytes", "must be at least 1024");
+        }
+        if self.server.write_stall_timeout_secs == 0 {
+            return bad("server.write_stall_timeout_secs", "must be at least 1");
         }
         if let Some(origin) =
             self.server.cors_origins.iter().find(|o| {

@@ -17,7 +17,7 @@ use super::{
     },
     backends::{Backends, ModelCatalog},
     bootstrap::{self, AdminBootstrap},
-    chat::registry::Generations,
+    chat::{checkpoints::Checkpoints, registry::Generations},
     cluster::Cluster,
     config::{RunEnv, Settings},
     db::{Backend as DbBackend, Db, messages},
@@ -150,6 +150,7 @@ pub async fn build_state(
         super::cluster::spawn_sweeper(cluster.clone(), db.clone(), shutdown.clone());
     }
     let settings = Arc::new(settings);
+    let checkpoints = Checkpoints::start(db.clone());
     Ok(AppState {
         leptos_options,
         bundle,
@@ -161,6 +162,7 @@ pub async fn build_state(
         throttle: Arc::new(throttle),
         generations,
         cluster,
+        checkpoints,
         key_limits: Default::default(),
         shutdown,
     })
@@ -201,6 +203,7 @@ pub async fn start(mut settings: Settings, demo: bool) -> anyhow::Result<Running
     };
     let (abort_tx, abort_rx) = watch::channel(false);
     let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+    let write_stall = Duration::from_secs(settings.server.write_stall_timeout_secs);
     let bind = settings.server.bind;
     let state = build_state(settings, abort_rx).await?;
     let listener = http::bind(bind)
@@ -214,7 +217,14 @@ pub async fn start(mut settings: Settings, demo: bool) -> anyhow::Result<Running
     let stop = async move {
         let _ = stop_rx.await;
     };
-    let task = tokio::spawn(http::serve(listener, app, stop, abort_tx, grace));
+    let task = tokio::spawn(http::serve(
+        listener,
+        app,
+        stop,
+        abort_tx,
+        grace,
+        write_stall,
+    ));
     tracing::info!(%addr, "energyapp-llm listening on http://{addr}");
     Ok(Running {
         addr,

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use super::{
     auth::{jwt::JwtKeys, throttle::LoginThrottle},
     backends::{Backends, ModelCatalog},
-    chat::registry::Generations,
+    chat::{checkpoints::Checkpoints, registry::Generations},
     config::Settings,
     db::Db,
 };
@@ -29,6 +29,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Answers being generated now (one per conversation, stoppable).
     pub generations: Generations,
+    /// Checkpoints of streaming answers, written in batches.
+    pub checkpoints: Checkpoints,
     /// Requests per API key in the last minute.
     pub key_limits: super::auth::api_keys::KeyRateLimiter,
     /// Several instances on one PostgreSQL database: how they reach each other's answers

@@ -238,7 +238,8 @@ async fn waiting_requests_learn_their_position_and_are_served_in_order(app: &Tes
     let token = app.admin_token().await;
     let (_, mut a) = start(app, &token, "primera [sim tokens=30 delay_ms=15]").await;
     read_text(&mut a, 1).await; // generating: the model's only slot is taken
-    let (b_meta, mut b) = start(app, &token, "segunda [sim tokens=5]").await;
+    // b generates for a while (10 ms a token), so that c is seen at position 1 meanwhile.
+    let (b_meta, mut b) = start(app, &token, "segunda [sim tokens=5 delay_ms=10]").await;
     assert!(matches!(b.next().await, Some(StreamEvent::Queued(q)) if q.position == 1));
     let (c_meta, c) = start(app, &token, "tercera [sim tokens=5]").await;
 
@@ -251,7 +252,10 @@ async fn waiting_requests_learn_their_position_and_are_served_in_order(app: &Tes
     );
     assert_eq!(c_positions, [2, 1], "c moved up when a finished");
     assert_eq!((b_end.as_str(), c_end.as_str()), ("complete", "complete"));
-    assert_eq!(b_text, reply_tokens("segunda [sim tokens=5]", 5).concat());
+    assert_eq!(
+        b_text,
+        reply_tokens("segunda [sim tokens=5 delay_ms=10]", 5).concat()
+    );
     assert_eq!(c_text, reply_tokens("tercera [sim tokens=5]", 5).concat());
 
     // Served first come, first served: b's answer was stored before c's began.

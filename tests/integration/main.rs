@@ -20,4 +20,5 @@ mod pages;
 mod perimeter;
 mod restart;
 mod sessions;
+mod slow_client;
 mod stop;

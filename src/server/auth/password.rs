@@ -1,6 +1,16 @@
 //! bcrypt hashing, always off the async runtime so logins never stall streaming chats.
+//!
+//! bcrypt is meant to be slow (~0.25 s at cost 12). It runs on its own threads, one less than
+//! the cores (at least one), at a lower CPU priority (nice 10) than the threads that serve
+//! requests: a burst of logins waits in line for those threads instead of taking every core
+//! from the tokens being relayed (50 logins at once used to delay tokens by ~250 ms).
 
-use tokio::sync::OnceCell;
+use std::{
+    panic::AssertUnwindSafe,
+    sync::{Arc, LazyLock, Mutex, mpsc},
+};
+
+use tokio::sync::{OnceCell, oneshot};
 
 use crate::error::AppError;
 
@@ -21,11 +31,60 @@ pub fn check_rule(password: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The line of bcrypt jobs, served by the hashing threads (started on first use).
+static HASHERS: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for i in 0..cores.saturating_sub(1).max(1) {
+        let rx = Arc::clone(&rx);
+        let started = std::thread::Builder::new()
+            .name(format!("bcrypt-{i}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    let job = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+                        Ok(job) => job,
+                        Err(_) => return,
+                    };
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                }
+            });
+        if let Err(err) = started {
+            tracing::error!(error = %err, "could not start a bcrypt thread");
+        }
+    }
+    tx
+});
+
+/// Runs a bcrypt job on a hashing thread; `None` if it could not run.
+async fn run_bcrypt<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = oneshot::channel();
+    HASHERS
+        .send(Box::new(move || {
+            let _ = tx.send(job());
+        }))
+        .ok()?;
+    rx.await.ok()
+}
+
+/// Nice 10 for the calling thread (on Linux a thread's priority is its own).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
+}
+
 pub async fn hash(password: &str, cost: u32) -> Result<String, AppError> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
+    run_bcrypt(move || bcrypt::hash(password, cost))
         .await
-        .map_err(|_| AppError::Internal)?
+        .ok_or(AppError::Internal)?
         .map_err(|e| {
             tracing::error!(error = %e, "bcrypt hash failed");
             AppError::Internal
@@ -34,7 +93,7 @@ pub async fn hash(password: &str, cost: u32) -> Result<String, AppError> {
 
 pub async fn verify(password: &str, hash: &str) -> bool {
     let (password, hash) = (password.to_string(), hash.to_string());
-    tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
+    run_bcrypt(move || bcrypt::verify(password, &hash).unwrap_or(false))
         .await
         .unwrap_or(false)
 }

@@ -175,9 +175,8 @@ pub async fn run(
                 if since_checkpoint >= checkpoint_every
                     || last_checkpoint.elapsed() >= checkpoint_interval
                 {
-                    if let Err(err) = messages::checkpoint(&state.db, &id, &live.content()).await {
-                        tracing::error!(error = %err, "checkpoint failed");
-                    }
+                    // Written in a batch by the checkpoint writer: the relay never waits for it.
+                    state.checkpoints.save(&id, live.content());
                     (since_checkpoint, last_checkpoint) = (0, Instant::now());
                 }
             }
@@ -239,6 +238,7 @@ pub async fn run(
         }
     };
     metrics::global().answer_finished(status.as_str());
+    state.checkpoints.forget(&id);
     if let Err(err) = messages::finish(&state.db, &id, &content, status, &meta_json, &counted).await
     {
         tracing::error!(error = %err, message = %id, "could not store the answer");

@@ -1,6 +1,7 @@
 //! A chat turn: store the question, stream the answer from Ollama, store the answer.
 
 pub mod attempt;
+pub mod checkpoints;
 mod generate;
 pub mod history;
 pub mod live;

@@ -73,14 +73,21 @@ pub async fn start_turn(
             "only when starting a conversation; PATCH the conversation to change it",
         ));
     }
-    let conversation = match &request.conversation_id {
-        Some(id) => conversations::get(&state.db, &user.id, id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("conversation".into()))?,
+    // A conversation created here has no history and was just stamped: two fewer database
+    // round trips before the first token.
+    let (conversation, created) = match &request.conversation_id {
+        Some(id) => {
+            let found = conversations::get(&state.db, &user.id, id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("conversation".into()))?;
+            (found, false)
+        }
         None => {
             let title = conversations::title_from_message(text);
             let model = requested_model.as_deref().unwrap_or(&settings.ollama.model);
-            conversations::create(&state.db, &user.id, &title, model, system_prompt).await?
+            let created =
+                conversations::create(&state.db, &user.id, &title, model, system_prompt).await?;
+            (created, true)
         }
     };
     if conversation.summary.status == "closed" {
@@ -100,7 +107,11 @@ pub async fn start_turn(
     }
     let placement = attempt::place(&state.backends, state.cluster.as_ref(), &model, None).await?;
 
-    let mut past = messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?;
+    let mut past = if created {
+        Vec::new()
+    } else {
+        messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?
+    };
     let user_message_id = messages::insert(
         &state.db,
         &conversation_id,
@@ -117,7 +128,9 @@ pub async fn start_turn(
         )
         .await?;
     }
-    conversations::touch(&state.db, &conversation_id).await?;
+    if !created {
+        conversations::touch(&state.db, &conversation_id).await?;
+    }
     past.push(MessageView {
         id: user_message_id.clone(),
         role: MessageRole::User,

@@ -274,14 +274,15 @@ pub async fn admin_page(
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<(Vec<crate::admin_model::AdminConversation>, Option<Cursor>), AppError> {
+    let (title, content) = (db.lower_ascii("c.title"), db.lower_ascii("m.content"));
     let sql = format!(
         "select {ADMIN_COLUMNS} from conversations c join users u on u.id = c.user_id \
          where ($1 is null or c.user_id = $1) \
          and ($2 is null or (case when c.deleted_at is not null then 'deleted' else c.status end) = $2) \
          and ($3 is null or c.updated_at >= $3) and ($4 is null or c.updated_at < $4) \
-         and ($5 is null or lower(c.title) like $5 escape '\\' or exists ( \
+         and ($5 is null or {title} like $5 escape '\\' or exists ( \
               select 1 from messages m where m.conversation_id = c.id \
-              and lower(m.content) like $5 escape '\\')) \
+              and {content} like $5 escape '\\')) \
          and ($6 is null or c.updated_at < $6 or (c.updated_at = $6 and c.id < $7)) \
          order by c.updated_at desc, c.id desc limit $8"
     );

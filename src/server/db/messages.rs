@@ -78,16 +78,24 @@ pub async fn streaming_in(db: &Db, conversation_id: &str) -> Result<bool, AppErr
     Ok(n > 0)
 }
 
-/// Saves the text produced so far of a message still streaming.
-pub async fn checkpoint(db: &Db, id: &str, content: &str) -> Result<(), AppError> {
-    sqlx::query(
-        "update messages set content = $1, updated_at = $2 where id = $3 and status = 'streaming'",
-    )
-    .bind(content)
-    .bind(now())
-    .bind(id)
-    .execute(&db.pool)
-    .await?;
+/// Saves the text so far of many streaming messages (id -> text) in one transaction.
+pub async fn checkpoint_many(
+    db: &Db,
+    texts: &std::collections::HashMap<String, String>,
+) -> Result<(), AppError> {
+    let at = now();
+    let mut tx = db.pool.begin().await?;
+    for (id, content) in texts {
+        sqlx::query(
+            "update messages set content = $1, updated_at = $2 where id = $3 and status = 'streaming'",
+        )
+        .bind(content)
+        .bind(&at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -151,18 +159,34 @@ pub async fn page(
             Some((row.try_get::<String, _>("created_at")?, id))
         }
     };
-    let rows = sqlx::query(
-        "select id, role, content, status, meta, created_at from messages \
-         where conversation_id = $1 \
-         and ($2 is null or created_at < $2 or (created_at = $2 and id < $3)) \
-         order by created_at desc, id desc limit $4",
-    )
-    .bind(conversation_id)
-    .bind(boundary.as_ref().map(|b| b.0.as_str()))
-    .bind(boundary.as_ref().map(|b| b.1))
-    .bind(limit + 1)
-    .fetch_all(&db.pool)
-    .await?;
+    // Two statements rather than one with "$2 is null or ...": a row-value bound is an index
+    // range on (conversation_id, created_at, id) in both databases, where the "or" made
+    // PostgreSQL's generic plan walk and filter every newer message of the conversation.
+    let rows = match &boundary {
+        Some((created_at, id)) => {
+            sqlx::query(
+                "select id, role, content, status, meta, created_at from messages \
+                 where conversation_id = $1 and (created_at, id) < ($2, $3) \
+                 order by created_at desc, id desc limit $4",
+            )
+            .bind(conversation_id)
+            .bind(created_at.as_str())
+            .bind(*id)
+            .bind(limit + 1)
+            .fetch_all(&db.pool)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "select id, role, content, status, meta, created_at from messages \
+                 where conversation_id = $1 order by created_at desc, id desc limit $2",
+            )
+            .bind(conversation_id)
+            .bind(limit + 1)
+            .fetch_all(&db.pool)
+            .await?
+        }
+    };
     let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     let more = messages.len() as i64 > limit;
     messages.truncate(limit as usize);

@@ -24,6 +24,12 @@ pub use cursor::{Cursor, page_size};
 
 use crate::error::AppError;
 
+/// Largest SQLite pool. SQLite takes one writer at a time; further connections only contend
+/// for its lock, and a connection that finds it taken sleeps and retries (1, 2, 5, ... up to
+/// 100 ms): with 16 connections and 500 answers streaming, answers ended up to 200 ms late.
+/// Two let one connection read while the other writes.
+pub const SQLITE_MAX_CONNECTIONS: u32 = 2;
+
 /// Which engine sits behind the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -62,8 +68,12 @@ impl Db {
             Backend::Postgres => url.to_string(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        let max_connections = match backend {
+            Backend::Sqlite => max_connections.clamp(1, SQLITE_MAX_CONNECTIONS),
+            Backend::Postgres => max_connections.max(1),
+        };
         let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
+            .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -85,6 +95,17 @@ impl Db {
     /// Applies pending migrations (embedded in the binary).
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         MIGRATOR.run(&self.pool).await
+    }
+
+    /// `lower(expr)` folding ASCII letters only, as SQLite's `lower()` does. On PostgreSQL
+    /// that is `lower()` under the "C" collation: several times faster than the database
+    /// locale's full Unicode folding, which made the admin text search over 100,000 messages
+    /// take ~120 ms; and both backends then find the same rows.
+    pub fn lower_ascii(&self, expr: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("lower({expr})"),
+            Backend::Postgres => format!("lower({expr} collate \"C\")"),
+        }
     }
 
     /// Cheap liveness probe.

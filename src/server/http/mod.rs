@@ -5,6 +5,7 @@ mod cors;
 mod language;
 mod observe;
 mod security;
+mod write_stall;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -76,16 +77,18 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// Serves until `stop` resolves; then stops accepting, lets in-flight answers run for `grace`,
-/// and after that tells them to end (they are stored as interrupted).
+/// and after that tells them to end (they are stored as interrupted). A connection whose
+/// writes wait longer than `write_stall` (the client stopped reading) is closed.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     stop: impl Future<Output = ()> + Send + 'static,
     abort: watch::Sender<bool>,
     grace: Duration,
+    write_stall: Duration,
 ) -> std::io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
+    let listener = write_stall::StallGuardListener::new(listener, write_stall).tap_io(|io| {
+        let _ = io.get_ref().set_nodelay(true);
     });
     let (stopping_tx, mut stopping_rx) = watch::channel(false);
     let shutdown = async move {

@@ -26,7 +26,7 @@ impl Gauges {
             queued,
             db_pool_size: state.db.pool.size(),
             db_pool_idle: state.db.pool.num_idle(),
-            db_pool_max: state.settings.database.max_connections,
+            db_pool_max: state.db.pool.options().get_max_connections(),
             backends: state.backends.reports(),
         }
     }
@@ -165,7 +165,7 @@ pub fn render(m: &Metrics, g: &Gauges) -> String {
         ),
         (
             "energyapp_db_pool_max",
-            "Largest database pool (database.max_connections).",
+            "Largest database pool (database.max_connections; at most 2 on SQLite).",
             g.db_pool_max as f64,
         ),
     ];

@@ -1,33 +1,45 @@
 //! Splits a byte stream into lines: a line may span reads, and a read may hold many lines.
+//!
+//! Lines are taken from a read offset; the consumed front is dropped only when a new read
+//! comes in, so a read holding hundreds of short lines (a fast model) costs one copy of the
+//! rest, not one per line.
 
 #[derive(Default)]
 pub struct LineBuffer {
     buf: Vec<u8>,
+    /// Where the unread part of `buf` starts.
+    start: usize,
 }
 
 impl LineBuffer {
     pub fn push(&mut self, bytes: &[u8]) {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
         self.buf.extend_from_slice(bytes);
     }
 
     /// The next complete, non-blank line (without its `\n`), if one has arrived.
     pub fn next_line(&mut self) -> Option<Vec<u8>> {
         loop {
-            let pos = self.buf.iter().position(|&b| b == b'\n')?;
-            let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
-            line.pop();
+            let unread = &self.buf[self.start..];
+            let pos = unread.iter().position(|&b| b == b'\n')?;
+            let mut line = &unread[..pos];
+            self.start += pos + 1;
             if line.last() == Some(&b'\r') {
-                line.pop();
+                line = &line[..line.len() - 1];
             }
             if !line.iter().all(u8::is_ascii_whitespace) {
-                return Some(line);
+                return Some(line.to_vec());
             }
         }
     }
 
     /// Whatever is left after the stream ended (a last line with no `\n`).
     pub fn take_rest(&mut self) -> Option<Vec<u8>> {
-        let rest = std::mem::take(&mut self.buf);
+        let mut rest = std::mem::take(&mut self.buf);
+        rest.drain(..std::mem::take(&mut self.start));
         (!rest.iter().all(u8::is_ascii_whitespace)).then_some(rest)
     }
 }
@@ -47,6 +59,21 @@ mod tests {
         assert_eq!(b.next_line().unwrap(), b"{\"c\":3}");
         assert_eq!(b.next_line(), None);
         assert_eq!(b.take_rest().unwrap(), b"{\"d\"");
+    }
+
+    #[test]
+    fn many_lines_in_one_read_then_more() {
+        let mut b = LineBuffer::default();
+        let read: String = (0..500).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+        b.push(read.as_bytes());
+        b.push(b"{\"n\":");
+        for i in 0..500 {
+            assert_eq!(b.next_line().unwrap(), format!("{{\"n\":{i}}}").as_bytes());
+        }
+        assert_eq!(b.next_line(), None);
+        b.push(b"500}\n");
+        assert_eq!(b.next_line().unwrap(), b"{\"n\":500}");
+        assert_eq!(b.take_rest(), None);
     }
 
     #[test]

@@ -117,7 +117,11 @@ impl Generation {
             } else {
                 self.plan.token_delay
             };
-            tokio::time::sleep(wait).await;
+            // No timer for no wait: even `sleep(0)` waits for the timer's next tick (~1 ms),
+            // which would cap a zero-delay stream near 1,000 tokens/s.
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
             self.first_token_at.get_or_insert_with(Instant::now);
         }
         let event = match fault {

@@ -1,0 +1,162 @@
+//! Scenario 1, relay overhead: time to first token and total time of a 200-token answer through the
+//! app, minus the same asked straight from the simulator; p50 of one stream at a time, p99 of
+//! many concurrent streams.
+
+use std::time::Duration;
+
+use super::Bench;
+use crate::{
+    api::{self, App},
+    drive,
+    error::{BenchError, Result},
+    procs::{ADMIN_EMAIL, ADMIN_PASSWORD, Server, ServerConfig},
+    report::{Goal, Report},
+    stats::Sample,
+};
+
+const S: &str = "relay";
+
+pub async fn run(bench: &Bench, report: &mut Report) -> Result<()> {
+    let (server, _) = Server::start(&bench.build, &bench.sim, &ServerConfig::default()).await?;
+    let result = measure(bench, &server, report).await;
+    server.stop().await;
+    result
+}
+
+async fn measure(bench: &Bench, server: &Server, report: &mut Report) -> Result<()> {
+    let http = api::http_client();
+    let app = App::sign_in(&http, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    let sim = bench.sim.url.clone();
+
+    // One stream at a time: 200 tokens, 5 ms apart. Direct and relayed runs alternate.
+    let single = "Explica la tarifa [sim tokens=200 delay_ms=5]";
+    for _ in 0..3 {
+        api::simulator_chat(&http, &sim, single).await?;
+        app.chat(single, false).await?;
+    }
+    let runs = bench.pick(30, 8);
+    let (mut direct, mut relayed) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        direct.push(api::simulator_chat(&http, &sim, single).await?);
+        relayed.push(app.chat(single, false).await?);
+    }
+    let first = |v: &[api::Streamed]| Sample::of_ms(v.iter().map(|s| s.first_token));
+    let total = |v: &[api::Streamed]| Sample::of_ms(v.iter().map(|s| s.total));
+    let (d_first, r_first) = (first(&direct), first(&relayed));
+    let (d_total, r_total) = (total(&direct), total(&relayed));
+    report.add(
+        S,
+        "1 stream: TTFT p50, simulator direct",
+        d_first.p50(),
+        "ms",
+        None,
+    );
+    report.add(
+        S,
+        "1 stream: TTFT p50, through the app",
+        r_first.p50(),
+        "ms",
+        None,
+    );
+    report.add(
+        S,
+        "1 stream: TTFT p50 added by the app",
+        r_first.p50() - d_first.p50(),
+        "ms",
+        Some(Goal::AtMost(1.0)),
+    );
+    report.add(
+        S,
+        "1 stream: 200-token total p50 added by the app",
+        r_total.p50() - d_total.p50(),
+        "ms",
+        Some(Goal::AtMost(1.0)),
+    );
+    report.note(
+        S,
+        format!(
+            "1 stream: {runs} runs each way, 200 tokens 5 ms apart; simulator total p50 {:.1} ms",
+            d_total.p50()
+        ),
+    );
+
+    // Many at once: 200 tokens, 20 ms apart, starts spread over 2 s.
+    let n = bench.pick(500, 100);
+    let many = "Compara dos facturas [sim tokens=200 delay_ms=20]";
+    let spread = Duration::from_secs(2);
+    let timeout = Duration::from_secs(120);
+    let direct = drive::streams(n, spread, timeout, |_| {
+        let (http, sim) = (http.clone(), sim.clone());
+        async move { api::simulator_chat(&http, &sim, many).await }
+    })
+    .await;
+    let relayed = drive::streams(n, spread, timeout, |_| {
+        let app = app.clone();
+        async move { app.chat(many, false).await }
+    })
+    .await;
+    for (who, batch) in [("simulator", &direct), ("app", &relayed)] {
+        if !batch.errors.is_empty() {
+            report.note(
+                S,
+                format!(
+                    "{n} streams via {who}: {} errors: {}",
+                    batch.errors.len(),
+                    batch.error_summary()
+                ),
+            );
+        }
+    }
+    if relayed.ok.is_empty() || direct.ok.is_empty() {
+        return Err(BenchError::Protocol(
+            "no concurrent stream completed".into(),
+        ));
+    }
+    let (d_first, r_first) = (first(&direct.ok), first(&relayed.ok));
+    let (d_total, r_total) = (total(&direct.ok), total(&relayed.ok));
+    let label = |what: &str| format!("{n} streams: {what}");
+    report.add(
+        S,
+        &label("TTFT p99, simulator direct"),
+        d_first.p99(),
+        "ms",
+        None,
+    );
+    report.add(
+        S,
+        &label("TTFT p99, through the app"),
+        r_first.p99(),
+        "ms",
+        None,
+    );
+    report.add(
+        S,
+        &label("TTFT p99 added by the app"),
+        r_first.p99() - d_first.p99(),
+        "ms",
+        Some(Goal::AtMost(10.0)),
+    );
+    report.add(
+        S,
+        &label("200-token total p99, simulator direct"),
+        d_total.p99(),
+        "ms",
+        None,
+    );
+    report.add(
+        S,
+        &label("200-token total p99 added by the app"),
+        r_total.p99() - d_total.p99(),
+        "ms",
+        Some(Goal::AtMost(10.0)),
+    );
+    report.add(
+        S,
+        &label("errors"),
+        relayed.errors.len() as f64,
+        "",
+        Some(Goal::AtMost(0.0)),
+    );
+    report.note(S, format!("{n} streams: 200 tokens 20 ms apart, starts spread over {} s; peak concurrent {} (app), {} (direct)", spread.as_secs(), relayed.peak_concurrent(), direct.peak_concurrent()));
+    Ok(())
+}
