@@ -11,7 +11,11 @@ use std::{
     time::Duration,
 };
 
-use axum::{Router, body::Body, routing::post};
+use axum::{
+    Router,
+    body::Body,
+    routing::{get, post},
+};
 use futures::stream;
 use serde_json::{Value, json};
 use tokio::{
@@ -36,9 +40,15 @@ impl Drop for Cancelled {
 }
 
 /// An Ollama whose answers start with a few very large tokens, then go on with a small token
-/// every 50 ms, without end.
+/// every 50 ms, without end. It lists its model like a real one (the server's health checks
+/// and model routing ask `/api/tags`).
 async fn endless_ollama(cancelled: Arc<AtomicBool>) -> SocketAddr {
-    let app = Router::new().route(
+    let app = Router::new()
+        .route(
+            "/api/tags",
+            get(|| async { axum::Json(json!({ "models": [{ "name": "qwen2.5:3b-instruct", "size": 1 }] })) }),
+        )
+        .route(
         "/api/chat",
         post(move || {
             let guard = Cancelled(cancelled.clone());

@@ -158,36 +158,48 @@ pub async fn start_turn(
         keep_alive: settings.ollama.keep_alive.clone(),
     };
 
-    // A free slot: call Ollama now (on another backend if that one fails), so that an
-    // unreachable Ollama is a plain 503 and no answer is half-written.
+    // Call Ollama now (on another backend if that one fails), so that an unreachable Ollama
+    // is a plain 503, while the answer's row is written: the two waits overlap, and the
+    // first token is not held back by the database. If Ollama cannot be reached the row goes
+    // again, so no answer is half-written.
     let mut retry = Retry::new(state.cluster.clone());
-    let start = attempt::connect(
+    let connect = attempt::connect(
         &state.backends,
         state.cluster.as_ref().map(|c| &c.slots),
         &ollama_request,
         placement,
         &mut retry,
-    )
-    .await
-    .map_err(|e| {
-        tracing::warn!(error = %e, conversation = %conversation_id, "could not start an answer");
-        AppError::from(e)
-    })?;
-    let queued = start.position();
-
+    );
     let assistant_message_id = new_id();
-    messages::insert_with_id(
-        &state.db,
-        &assistant_message_id,
-        &conversation_id,
-        MessageRole::Assistant,
-        "",
-        MessageStatus::Streaming,
-    )
-    .await?;
-    if let Some(cluster) = &state.cluster {
-        messages::set_instance(&state.db, &assistant_message_id, &cluster.instance_id).await?;
-    }
+    let store = async {
+        messages::insert_with_id(
+            &state.db,
+            &assistant_message_id,
+            &conversation_id,
+            MessageRole::Assistant,
+            "",
+            MessageStatus::Streaming,
+        )
+        .await?;
+        if let Some(cluster) = &state.cluster {
+            messages::set_instance(&state.db, &assistant_message_id, &cluster.instance_id).await?;
+        }
+        Ok::<(), AppError>(())
+    };
+    let (connected, stored) = tokio::join!(connect, store);
+    let start = match connected {
+        Ok(start) => start,
+        Err(e) => {
+            tracing::warn!(error = %e, conversation = %conversation_id, "could not start an answer");
+            if stored.is_ok() {
+                messages::delete_streaming(&state.db, &assistant_message_id).await?;
+            }
+            return Err(AppError::from(e));
+        }
+    };
+    // The row could not be written: the request to Ollama ends with `start`, unused.
+    stored?;
+    let queued = start.position();
     let meta = MetaEvent {
         conversation_id,
         user_message_id,

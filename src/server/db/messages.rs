@@ -67,6 +67,15 @@ pub async fn insert_with_id(
     Ok(())
 }
 
+/// Removes an answer that never started (Ollama could not be asked).
+pub async fn delete_streaming(db: &Db, id: &str) -> Result<(), AppError> {
+    sqlx::query("delete from messages where id = $1 and status = 'streaming'")
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 /// Whether an answer of the conversation is still being generated (by any instance).
 pub async fn streaming_in(db: &Db, conversation_id: &str) -> Result<bool, AppError> {
     let n: i64 = sqlx::query_scalar(
