@@ -3,7 +3,8 @@
 #
 #   scripts/bench.sh [--quick] [SCENARIO ...]
 #
-# Builds the release server (cargo leptos build --release) and the load generator
+# Builds the release server (cargo leptos build --release --precompress, as scripts/run.sh and
+# deploy do) and the load generator
 # (benches/load, its own crate), then runs the scenarios against the Ollama simulator and a
 # fresh server per scenario, all on 127.0.0.1 ports 3401-3499: footprint relay concurrency
 # throughput login queries bundle (default: all). --quick: smaller counts, shorter runs.
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
-  cargo leptos build --release
+  cargo leptos build --release --precompress
   cargo build --release --manifest-path benches/load/Cargo.toml --target-dir target/load
 fi
 

@@ -5,7 +5,10 @@
 //! `cargo leptos build --release --precompress` is sent as its `.br` or `.gz` sibling to
 //! browsers that accept it.
 
-use std::path::{Path, PathBuf};
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+};
 
 use axum::{
     Router,
@@ -37,11 +40,20 @@ impl Bundle {
         }
         files.sort();
         let mut hash = Sha256::new();
+        // Read in small pieces: the WASM is megabytes, the server's memory should not grow
+        // by that to read it once.
+        let mut buf = vec![0u8; 64 * 1024];
         for file in &files {
-            let bytes = std::fs::read(file).ok()?;
+            let mut reader = std::fs::File::open(file).ok()?;
             hash.update(file.file_name()?.as_encoded_bytes());
-            hash.update((bytes.len() as u64).to_le_bytes());
-            hash.update(&bytes);
+            hash.update(reader.metadata().ok()?.len().to_le_bytes());
+            loop {
+                let n = reader.read(&mut buf).ok()?;
+                if n == 0 {
+                    break;
+                }
+                hash.update(&buf[..n]);
+            }
         }
         let digest = hash.finalize();
         let fingerprint = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
