@@ -171,6 +171,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `POST /api/v1/conversations/{id}/stop` as the holder of `token`.
+    pub async fn stop_answer(&self, conversation_id: &str, token: &str) -> reqwest::Response {
+        let path = format!("/api/v1/conversations/{conversation_id}/stop");
+        self.post_json(&path, token, serde_json::json!({})).await
+    }
+
     pub async fn post_json(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
         self.http
             .post(self.url(path))

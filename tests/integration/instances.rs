@@ -196,11 +196,7 @@ async fn an_answer_is_followed_stopped_and_guarded_from_either_instance() {
         // Stop pressed on the other instance.
         let (meta, first) = answer_started(&a, &token, "otra [sim tokens=2000 delay_ms=20]").await;
         let res = b
-            .post_json(
-                &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
-                &token,
-                json!({}),
-            )
+            .stop_answer(&meta.conversation_id, &token)
             .await;
         assert_eq!(res.status(), 200);
         assert_eq!(res.json::<Value>().await.unwrap()["stopped"], true);
@@ -238,13 +234,7 @@ async fn a_backends_limit_holds_across_instances() {
         assert_eq!(a.sim.stats().in_flight, 1);
 
         // The first one stopped: the second gets the slot and its whole answer.
-        let res = a
-            .post_json(
-                &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
-                &token,
-                json!({}),
-            )
-            .await;
+        let res = a.stop_answer(&meta.conversation_id, &token).await;
         assert_eq!(res.status(), 200);
         let rest = second.rest().await;
         assert!(
@@ -272,13 +262,7 @@ async fn an_instance_starting_leaves_the_answers_of_live_instances_alone() {
         let detail = c.conversation(&meta.conversation_id, &token).await;
         assert_eq!(detail["messages"][1]["status"], "streaming");
         // It goes on: checkpoints still land, and it ends as its owner says.
-        let res = c
-            .post_json(
-                &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
-                &token,
-                json!({}),
-            )
-            .await;
+        let res = c.stop_answer(&meta.conversation_id, &token).await;
         assert_eq!(res.json::<Value>().await.unwrap()["stopped"], true);
         let rest = first.rest().await;
         assert!(

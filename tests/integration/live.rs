@@ -180,13 +180,7 @@ async fn stop_from_another_tab_ends_every_listener(app: &TestApp) {
     let mut second = Events::new(attach(app, &token, &meta.conversation_id).await);
     assert!(matches!(second.next().await, Some(StreamEvent::Meta(_))));
 
-    let res = app
-        .post_json(
-            &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
-            &token,
-            json!({}),
-        )
-        .await;
+    let res = app.stop_answer(&meta.conversation_id, &token).await;
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["stopped"], true);
     let (a, b) = (first.rest().await, second.rest().await);
@@ -211,13 +205,7 @@ async fn nothing_to_attach_is_204_and_others_conversations_404(app: &TestApp) {
     assert_eq!(error_code(res, 404).await, "not_found");
     let res = attach(app, &token, "no-such-conversation").await;
     assert_eq!(error_code(res, 404).await, "not_found");
-    let res = app
-        .post_json(
-            &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
-            &other,
-            json!({}),
-        )
-        .await;
+    let res = app.stop_answer(&meta.conversation_id, &other).await;
     assert_eq!(error_code(res, 404).await, "not_found");
 }
 

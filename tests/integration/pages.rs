@@ -64,13 +64,7 @@ async fn pages_load_the_bundle_from_a_path_named_after_its_content() {
         eprintln!("SKIPPED: no target/site (run `cargo leptos build`)");
         return;
     }
-    let page = html(&app, "/login")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&app, "/login", "").await;
     let paths = bundle_paths(&page);
     assert!(paths.iter().any(|p| p.ends_with(".js")), "{paths:?}");
     assert!(paths.iter().any(|p| p.ends_with(".css")), "{paths:?}");
@@ -109,53 +103,35 @@ async fn pages_load_the_bundle_from_a_path_named_after_its_content() {
     app.stop().await;
 }
 
+/// A page's HTML, sent with `cookie` (none when empty).
+async fn page_text(app: &TestApp, path: &str, cookie: &str) -> String {
+    let mut request = html(app, path);
+    if !cookie.is_empty() {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap().text().await.unwrap()
+}
+
 #[tokio::test]
 async fn the_language_cookie_chooses_the_pages_language() {
     let app = TestApp::start(Backend::Sqlite).await.unwrap();
-    let spanish = html(&app, "/login")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let spanish = page_text(&app, "/login", "").await;
     assert!(spanish.contains("<html lang=\"es\""), "{spanish}");
     assert!(spanish.contains("Iniciar sesión") && !spanish.contains("Sign in"));
 
-    let english = html(&app, "/login")
-        .header("cookie", "energyapp_lang=en")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let english = page_text(&app, "/login", "energyapp_lang=en").await;
     assert!(english.contains("<html lang=\"en\""), "{english}");
     assert!(english.contains("Sign in") && !english.contains("Iniciar sesión"));
 
     // Signed in: the chat in English, and an unknown language falls back to Spanish.
     let session = browser_login(&app).await;
-    let chat = html(&app, "/")
-        .header("cookie", format!("{session}; energyapp_lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let chat = page_text(&app, "/", &format!("{session}; energyapp_lang=en")).await;
     assert!(
         chat.contains("New chat") && chat.contains("Sign out"),
         "{chat}"
     );
     assert!(!chat.contains("Nueva conversación"));
-    let unknown = html(&app, "/")
-        .header("cookie", format!("{session}; energyapp_lang=xx"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let unknown = page_text(&app, "/", &format!("{session}; energyapp_lang=xx")).await;
     assert!(unknown.contains("<html lang=\"es\"") && unknown.contains("Nueva conversación"));
     app.stop().await;
 }

@@ -116,22 +116,10 @@ async fn one_answer_at_a_time_per_conversation(app: &TestApp) {
 
     // Someone else cannot stop it (404, as for any id that is not theirs).
     let other = app.user_token("otro@test.local").await;
-    let res = app
-        .post_json(
-            &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
-            &other,
-            json!({}),
-        )
-        .await;
+    let res = app.stop_answer(&meta.conversation_id, &other).await;
     assert_eq!(error_code(res, 404).await, "not_found");
 
-    let res = app
-        .post_json(
-            &format!("/api/v1/conversations/{}/stop", meta.conversation_id),
-            &token,
-            json!({}),
-        )
-        .await;
+    let res = app.stop_answer(&meta.conversation_id, &token).await;
     assert_eq!(res.status(), 200);
     let _ = finish(body, parser, text).await;
     // Once it ended, the conversation takes the next question.
