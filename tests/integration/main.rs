@@ -22,3 +22,4 @@ mod restart;
 mod sessions;
 mod slow_client;
 mod stop;
+mod turn_rows;

@@ -243,7 +243,6 @@ pub async fn run(
     {
         tracing::error!(error = %err, message = %id, "could not store the answer");
     }
-    let _ = conversations::touch(&state.db, &meta.conversation_id).await;
     if let Some(key_id) = key_id {
         let recorded = crate::server::db::api_keys::record_usage(
             &state.db,
@@ -258,6 +257,9 @@ pub async fn run(
             tracing::error!(error = %err, "could not record the key's usage");
         }
     }
+    // The answer is stored when its listeners hear that it ended; the conversation's activity
+    // time (for the lists' order) is not worth holding that up.
     live.end(event);
     drop(slot); // the conversation can take its next question
+    let _ = conversations::touch(&state.db, &meta.conversation_id).await;
 }

@@ -13,7 +13,10 @@ use crate::{
     model::{MessageRole, MessageStatus, MessageView},
     server::{
         auth::AuthUser,
-        db::{conversations, messages, new_id},
+        db::{
+            conversations, messages, new_id,
+            turns::{self, TurnConversation, TurnRows},
+        },
         ollama::wire::{ChatOptions, ChatRequest},
         state::AppState,
     },
@@ -73,33 +76,41 @@ pub async fn start_turn(
             "only when starting a conversation; PATCH the conversation to change it",
         ));
     }
-    // A conversation created here has no history and was just stamped: two fewer database
-    // round trips before the first token.
+    // A conversation started here exists only in memory until the turn's rows are written,
+    // which happens while Ollama is being called: nothing is written before the first token.
+    let asked_at = chrono::Utc::now();
     let (conversation, created) = match &request.conversation_id {
         Some(id) => {
             let found = conversations::get(&state.db, &user.id, id)
                 .await?
                 .ok_or_else(|| AppError::NotFound("conversation".into()))?;
-            (found, false)
+            (found.summary, false)
         }
         None => {
-            let title = conversations::title_from_message(text);
             let model = requested_model.as_deref().unwrap_or(&settings.ollama.model);
-            let created =
-                conversations::create(&state.db, &user.id, &title, model, system_prompt).await?;
-            (created, true)
+            let summary = turns::new_conversation(
+                new_id(),
+                conversations::title_from_message(text),
+                model.to_string(),
+                system_prompt.map(str::to_string),
+                asked_at,
+            );
+            (summary, true)
         }
     };
-    if conversation.summary.status == "closed" {
+    if conversation.status == "closed" {
         return Err(AppError::Conflict("this conversation is closed".into()));
     }
-    let model = requested_model.unwrap_or_else(|| conversation.summary.model.clone());
+    let model = requested_model.unwrap_or_else(|| conversation.model.clone());
     if let Some(grant) = &user.key {
         crate::server::auth::key_limits::admit(state, grant, &model).await?;
     }
-    let conversation_id = conversation.summary.id.clone();
+    let conversation_id = conversation.id.clone();
     let slot = state.generations.claim(&conversation_id)?;
-    if state.cluster.is_some() && messages::streaming_in(&state.db, &conversation_id).await? {
+    if !created
+        && state.cluster.is_some()
+        && messages::streaming_in(&state.db, &conversation_id).await?
+    {
         // Being answered on another instance.
         return Err(AppError::Conflict(
             "an answer is already being generated in this conversation".into(),
@@ -112,25 +123,7 @@ pub async fn start_turn(
     } else {
         messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?
     };
-    let user_message_id = messages::insert(
-        &state.db,
-        &conversation_id,
-        MessageRole::User,
-        text,
-        MessageStatus::Complete,
-    )
-    .await?;
-    if conversation.summary.title.is_empty() {
-        conversations::set_title_if_untitled(
-            &state.db,
-            &conversation_id,
-            &conversations::title_from_message(text),
-        )
-        .await?;
-    }
-    if !created {
-        conversations::touch(&state.db, &conversation_id).await?;
-    }
+    let user_message_id = new_id();
     past.push(MessageView {
         id: user_message_id.clone(),
         role: MessageRole::User,
@@ -141,7 +134,6 @@ pub async fn start_turn(
     });
 
     let system_prompt = conversation
-        .summary
         .system_prompt
         .as_deref()
         .unwrap_or(&settings.chat.system_prompt);
@@ -159,9 +151,9 @@ pub async fn start_turn(
     };
 
     // Call Ollama now (on another backend if that one fails), so that an unreachable Ollama
-    // is a plain 503, while the answer's row is written: the two waits overlap, and the
-    // first token is not held back by the database. If Ollama cannot be reached the row goes
-    // again, so no answer is half-written.
+    // is a plain 503, while the turn's rows are written: the two waits overlap, and the first
+    // token is not held back by the database. If Ollama cannot be reached the answer's row
+    // goes again (the question stays, as asked), so no answer is half-written.
     let mut retry = Retry::new(state.cluster.clone());
     let connect = attempt::connect(
         &state.backends,
@@ -171,22 +163,26 @@ pub async fn start_turn(
         &mut retry,
     );
     let assistant_message_id = new_id();
-    let store = async {
-        messages::insert_with_id(
-            &state.db,
-            &assistant_message_id,
-            &conversation_id,
-            MessageRole::Assistant,
-            "",
-            MessageStatus::Streaming,
-        )
-        .await?;
-        if let Some(cluster) = &state.cluster {
-            messages::set_instance(&state.db, &assistant_message_id, &cluster.instance_id).await?;
-        }
-        Ok::<(), AppError>(())
+    let title = conversations::title_from_message(text);
+    let rows = TurnRows {
+        conversation: if created {
+            TurnConversation::New {
+                user_id: &user.id,
+                summary: &conversation,
+            }
+        } else {
+            TurnConversation::Existing {
+                id: &conversation_id,
+                title: &title,
+            }
+        },
+        question_id: &user_message_id,
+        question: text,
+        answer_id: &assistant_message_id,
+        instance_id: state.cluster.as_ref().map(|c| c.instance_id.as_str()),
+        at: asked_at,
     };
-    let (connected, stored) = tokio::join!(connect, store);
+    let (connected, stored) = tokio::join!(connect, turns::store(&state.db, &rows));
     let start = match connected {
         Ok(start) => start,
         Err(e) => {
@@ -197,7 +193,7 @@ pub async fn start_turn(
             return Err(AppError::from(e));
         }
     };
-    // The row could not be written: the request to Ollama ends with `start`, unused.
+    // The rows could not be written: the request to Ollama ends with `start`, unused.
     stored?;
     let queued = start.position();
     let meta = MetaEvent {

@@ -274,29 +274,62 @@ pub async fn admin_page(
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<(Vec<crate::admin_model::AdminConversation>, Option<Cursor>), AppError> {
-    let (title, content) = (db.lower_ascii("c.title"), db.lower_ascii("m.content"));
+    // Only the filters given become conditions, so each combination gets its own plan: an
+    // always-present `($n is null or …)` hides from PostgreSQL's generic plan which ones
+    // apply, and the text search could not use its trigram index.
+    let mut binds: Vec<String> = Vec::new();
+    let mut conditions: Vec<String> = Vec::new();
+    let mut param = |value: &str| {
+        binds.push(value.to_string());
+        format!("${}", binds.len())
+    };
+    if let Some(user_id) = query.user_id {
+        conditions.push(format!("c.user_id = {}", param(user_id)));
+    }
+    if let Some(status) = query.status {
+        conditions.push(format!(
+            "(case when c.deleted_at is not null then 'deleted' else c.status end) = {}",
+            param(status)
+        ));
+    }
+    if let Some(from) = query.from.as_deref() {
+        conditions.push(format!("c.updated_at >= {}", param(from)));
+    }
+    if let Some(to) = query.to.as_deref() {
+        conditions.push(format!("c.updated_at < {}", param(to)));
+    }
+    if let Some(like) = query.like.as_deref() {
+        // The matching messages are found once (with the trigram index on PostgreSQL), not
+        // once per conversation.
+        let like = param(like);
+        conditions.push(format!(
+            "({title} like {like} escape '\\' or c.id in ( \
+             select m.conversation_id from messages m where {content} like {like} escape '\\'))",
+            title = db.lower_ascii("c.title"),
+            content = db.lower_ascii("m.content"),
+        ));
+    }
+    if let Some(after) = after {
+        let (key, id) = (param(&after.key), param(&after.id));
+        conditions.push(format!(
+            "(c.updated_at < {key} or (c.updated_at = {key} and c.id < {id}))"
+        ));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("where {}", conditions.join(" and "))
+    };
     let sql = format!(
-        "select {ADMIN_COLUMNS} from conversations c join users u on u.id = c.user_id \
-         where ($1 is null or c.user_id = $1) \
-         and ($2 is null or (case when c.deleted_at is not null then 'deleted' else c.status end) = $2) \
-         and ($3 is null or c.updated_at >= $3) and ($4 is null or c.updated_at < $4) \
-         and ($5 is null or {title} like $5 escape '\\' or exists ( \
-              select 1 from messages m where m.conversation_id = c.id \
-              and {content} like $5 escape '\\')) \
-         and ($6 is null or c.updated_at < $6 or (c.updated_at = $6 and c.id < $7)) \
-         order by c.updated_at desc, c.id desc limit $8"
+        "select {ADMIN_COLUMNS} from conversations c join users u on u.id = c.user_id {filter} \
+         order by c.updated_at desc, c.id desc limit ${}",
+        binds.len() + 1
     );
-    let rows = sqlx::query(&sql)
-        .bind(query.user_id)
-        .bind(query.status)
-        .bind(query.from.as_deref())
-        .bind(query.to.as_deref())
-        .bind(query.like.as_deref())
-        .bind(after.map(|c| c.key.as_str()))
-        .bind(after.map(|c| c.id.as_str()))
-        .bind(limit + 1)
-        .fetch_all(&db.pool)
-        .await?;
+    let mut statement = sqlx::query(&sql);
+    for value in binds {
+        statement = statement.bind(value);
+    }
+    let rows = statement.bind(limit + 1).fetch_all(&db.pool).await?;
     let mut items = rows
         .iter()
         .map(admin_from_row)

@@ -10,6 +10,7 @@ mod cursor;
 pub mod login_failures;
 pub mod messages;
 pub mod refresh_tokens;
+pub mod turns;
 pub mod usage;
 pub mod users;
 
@@ -47,11 +48,19 @@ pub struct Db {
 /// The embedded migrations. Forward-only and additive (see `migrations/README.md`), so that a
 /// new release can migrate while the old one still serves, and a rolled-back binary can run
 /// on a database that already has a newer migration (it ignores migrations it does not know).
-static MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> = std::sync::LazyLock::new(|| {
-    let mut migrator = sqlx::migrate!("./migrations");
+static MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| ignoring_unknown(sqlx::migrate!("./migrations")));
+
+/// Migrations only PostgreSQL runs, after the shared ones: what SQLite has no counterpart for
+/// (the admin search's trigram index). They share the migrations table and have their own
+/// versions; each migrator ignores the other's, as it ignores a newer release's.
+static POSTGRES_MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| ignoring_unknown(sqlx::migrate!("./migrations/postgres")));
+
+fn ignoring_unknown(mut migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
     migrator.set_ignore_missing(true);
     migrator
-});
+}
 
 impl Db {
     /// Opens the pool; for SQLite, creates the file (and its folder) if missing and turns on
@@ -75,6 +84,11 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // A connection to PostgreSQL is checked (a round trip) before each use, so that
+            // one the server dropped is replaced instead of failing a request. An SQLite
+            // connection is a file handle in this process: the check would only add a round
+            // trip to its thread before every query (the time to first token waits for two).
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -94,7 +108,11 @@ impl Db {
 
     /// Applies pending migrations (embedded in the binary).
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        MIGRATOR.run(&self.pool).await
+        MIGRATOR.run(&self.pool).await?;
+        if self.backend == Backend::Postgres {
+            POSTGRES_MIGRATOR.run(&self.pool).await?;
+        }
+        Ok(())
     }
 
     /// `lower(expr)` folding ASCII letters only, as SQLite's `lower()` does. On PostgreSQL
@@ -116,7 +134,13 @@ impl Db {
 
 /// Versions of the migrations this binary carries, oldest first.
 pub fn known_migrations() -> Vec<i64> {
-    MIGRATOR.iter().map(|m| m.version).collect()
+    let mut versions: Vec<i64> = MIGRATOR
+        .iter()
+        .chain(POSTGRES_MIGRATOR.iter())
+        .map(|m| m.version)
+        .collect();
+    versions.sort_unstable();
+    versions
 }
 
 /// The file behind a `sqlite:` URL; `None` for PostgreSQL or an in-memory database.
@@ -152,7 +176,12 @@ fn sqlite_url(url: &str) -> Result<String, sqlx::Error> {
 
 /// Current time in the stored format (RFC 3339, UTC, microseconds).
 pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    stamp(chrono::Utc::now())
+}
+
+/// A time as stored: RFC 3339 in UTC with microseconds (so stored times sort as text).
+pub fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// A fresh time-ordered id.
@@ -175,6 +204,9 @@ mod tests {
     #[test]
     fn migrations_are_additive() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let files = std::fs::read_dir(&dir)
+            .unwrap()
+            .chain(std::fs::read_dir(dir.join("postgres")).unwrap());
         let forbidden = [
             "drop ",
             "rename ",
@@ -182,7 +214,7 @@ mod tests {
             "delete from",
             "truncate",
         ];
-        for entry in std::fs::read_dir(dir).unwrap() {
+        for entry in files {
             let path = entry.unwrap().path();
             if path.extension().is_none_or(|e| e != "sql") {
                 continue;
@@ -210,6 +242,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn postgres_only_migrations_are_apart() {
+        let shared: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+        let postgres: Vec<i64> = POSTGRES_MIGRATOR.iter().map(|m| m.version).collect();
+        assert!(!postgres.is_empty());
+        assert!(postgres.iter().all(|v| !shared.contains(v)), "{postgres:?}");
+        assert_eq!(known_migrations().len(), shared.len() + postgres.len());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{chat, create_user, json_of};
 use crate::{
-    common::{TestApp, error_code},
+    common::{Backend, TestApp, error_code},
     on_both_backends,
 };
 
@@ -195,4 +195,45 @@ async fn conversations_of_everyone_are_listed_and_read_only(app: &TestApp) {
 
 fn found_id(page: &Value) -> String {
     page["items"][0]["id"].as_str().unwrap().to_string()
+}
+
+/// On PostgreSQL the search's text condition has a trigram index (`migrations/postgres/`), and
+/// the planner can use it for exactly the expression the search writes: without it, a search
+/// reads every message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_text_search_can_use_its_trigram_index() {
+    let Some(app) = TestApp::start(Backend::Postgres).await else {
+        return;
+    };
+    let mut conn = app.state.db.pool.acquire().await.unwrap();
+    let indexes: i64 = sqlx::query_scalar(
+        "select count(*) from pg_indexes \
+         where tablename = 'messages' and indexname = 'messages_content_trgm'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(indexes, 1);
+    // The table is nearly empty, so forbid the scan to see whether the index fits the query.
+    sqlx::query("set enable_seqscan = off")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let sql = format!(
+        "explain select m.conversation_id from messages m where {} like $1 escape '\\'",
+        app.state.db.lower_ascii("m.content")
+    );
+    let plan: Vec<String> = sqlx::query_scalar(&sql)
+        .bind("%tarifa%")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("messages_content_trgm"), "{plan}");
+    sqlx::query("reset enable_seqscan")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    app.stop().await;
 }
