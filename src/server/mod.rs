@@ -15,6 +15,7 @@ pub mod errors;
 pub mod health;
 pub mod http;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod ollama;
 pub mod ollama_hosts;

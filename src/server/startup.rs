@@ -214,6 +214,7 @@ pub async fn start(mut settings: Settings, demo: bool) -> anyhow::Result<Running
     warn_if_ollama_unreachable(state.clone());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let app = http::router(state.clone());
+    super::memory::release_startup_garbage();
     let stop = async move {
         let _ = stop_rx.await;
     };
