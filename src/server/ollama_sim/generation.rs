@@ -2,7 +2,8 @@
 //! non-streamed responses.
 //!
 //! Timeline: wait `first_token_delay`, token, wait `token_delay`, token, ..., then the `done`
-//! summary right after the last token. A mid-stream fault takes the place of token `after + 1`
+//! summary right after the last token. Token n is due n × `token_delay` after the first one
+//! (a steady rate: waits do not add up their timer rounding). A mid-stream fault takes the place of token `after + 1`
 //! (same wait before it), or of the `done` chunk when `after` >= the token count.
 
 use std::time::{Duration, Instant};
@@ -112,15 +113,22 @@ impl Generation {
             .fault
             .filter(|f| f.after().is_some_and(|a| a.min(total) == self.sent));
         if self.sent < total {
+            // Tokens come at a steady rate, as from a model: token n is due `token_delay`
+            // after token n-1 was due, not after it was sent, so the timer's rounding (up to
+            // its next 1 ms tick) does not add up over an answer. No timer for no wait: even
+            // a zero sleep waits for the next tick, which would cap a zero-delay stream near
+            // 1,000 tokens/s.
+            let due = match self.first_token_at {
+                None => self.started_at + self.plan.first_token_delay,
+                Some(first) => first + self.plan.token_delay * self.sent as u32,
+            };
             let wait = if self.sent == 0 {
                 self.plan.first_token_delay
             } else {
                 self.plan.token_delay
             };
-            // No timer for no wait: even `sleep(0)` waits for the timer's next tick (~1 ms),
-            // which would cap a zero-delay stream near 1,000 tokens/s.
             if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
+                tokio::time::sleep_until(due.into()).await;
             }
             self.first_token_at.get_or_insert_with(Instant::now);
         }
