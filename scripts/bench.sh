@@ -22,6 +22,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
   cargo leptos build --release --precompress
   cargo build --release --manifest-path benches/load/Cargo.toml --target-dir target/load
+elif [ ! -f target/site/pkg/energyapp-llm.wasm.br ]; then
+  # `cargo leptos build` (scripts/test.sh) puts a debug site in the same place: a 60 MB WASM
+  # that the server fingerprints at start and the bundle scenario would measure.
+  echo "target/site is not a release build: run cargo leptos build --release --precompress" >&2
+  exit 1
 fi
 
 args=()
