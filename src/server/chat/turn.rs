@@ -79,6 +79,7 @@ pub async fn start_turn(
     // A conversation started here exists only in memory until the turn's rows are written,
     // which happens while Ollama is being called: nothing is written before the first token.
     let asked_at = chrono::Utc::now();
+    let title = conversations::title_from_message(text);
     let (conversation, created) = match &request.conversation_id {
         Some(id) => {
             let found = conversations::get(&state.db, &user.id, id)
@@ -90,7 +91,7 @@ pub async fn start_turn(
             let model = requested_model.as_deref().unwrap_or(&settings.ollama.model);
             let summary = turns::new_conversation(
                 new_id(),
-                conversations::title_from_message(text),
+                title.clone(),
                 model.to_string(),
                 system_prompt.map(str::to_string),
                 asked_at,
@@ -163,7 +164,6 @@ pub async fn start_turn(
         &mut retry,
     );
     let assistant_message_id = new_id();
-    let title = conversations::title_from_message(text);
     let rows = TurnRows {
         conversation: if created {
             TurnConversation::New {

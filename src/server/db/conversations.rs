@@ -174,16 +174,6 @@ pub async fn update(
     Ok(done.rows_affected() == 1)
 }
 
-/// Gives an untitled conversation the title taken from its first message.
-pub async fn set_title_if_untitled(db: &Db, id: &str, title: &str) -> Result<(), AppError> {
-    sqlx::query("update conversations set title = $1 where id = $2 and title = ''")
-        .bind(title)
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
-}
-
 /// Deletes the caller's conversation (softly: admins still see it, marked deleted).
 pub async fn soft_delete(db: &Db, user_id: &str, id: &str) -> Result<bool, AppError> {
     let done = sqlx::query(

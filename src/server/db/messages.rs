@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Db, new_id, now};
+use super::{Db, now};
 use crate::{
     error::AppError,
     model::{MessageRole, MessageStatus, MessageView},
@@ -27,44 +27,6 @@ fn parse_meta(text: &str) -> Option<serde_json::Value> {
     serde_json::from_str::<serde_json::Value>(text)
         .ok()
         .filter(|v| v.as_object().is_none_or(|o| !o.is_empty()))
-}
-
-/// Stores a new message and returns its id.
-pub async fn insert(
-    db: &Db,
-    conversation_id: &str,
-    role: MessageRole,
-    content: &str,
-    status: MessageStatus,
-) -> Result<String, AppError> {
-    let id = new_id();
-    insert_with_id(db, &id, conversation_id, role, content, status).await?;
-    Ok(id)
-}
-
-/// Stores a new message under an id chosen beforehand.
-pub async fn insert_with_id(
-    db: &Db,
-    id: &str,
-    conversation_id: &str,
-    role: MessageRole,
-    content: &str,
-    status: MessageStatus,
-) -> Result<(), AppError> {
-    let at = now();
-    sqlx::query(
-        "insert into messages (id, conversation_id, role, content, status, meta, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, '{}', $6, $6)",
-    )
-    .bind(id)
-    .bind(conversation_id)
-    .bind(role.as_str())
-    .bind(content)
-    .bind(status.as_str())
-    .bind(&at)
-    .execute(&db.pool)
-    .await?;
-    Ok(())
 }
 
 /// Removes an answer that never started (Ollama could not be asked).
@@ -214,16 +176,6 @@ pub async fn recover_interrupted(db: &Db) -> Result<u64, AppError> {
     .execute(&db.pool)
     .await?;
     Ok(done.rows_affected())
-}
-
-/// Records which instance generates a streaming answer (several instances on PostgreSQL).
-pub async fn set_instance(db: &Db, id: &str, instance_id: &str) -> Result<(), AppError> {
-    sqlx::query("update messages set instance_id = $1 where id = $2")
-        .bind(instance_id)
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
 }
 
 /// The instances that answers still `streaming` belong to (`None`: not recorded).

@@ -18,11 +18,14 @@ use serde_json::{Value, json};
 
 use super::OpenAiError;
 use crate::{
-    model::{MessageRole, MessageStatus},
+    model::MessageStatus,
     server::{
         auth::AuthUser,
         chat::queue::Permit,
-        db::{api_keys, conversations, messages, new_id},
+        db::{
+            api_keys, messages, new_id,
+            turns::{self, TurnConversation, TurnRows},
+        },
         ollama::{ChatStream, wire::ChatChunk},
         state::AppState,
     },
@@ -146,27 +149,22 @@ async fn store_exchange(
     status: MessageStatus,
     end_user: Option<&str>,
 ) -> Result<(), crate::error::AppError> {
+    let at = chrono::Utc::now();
     let title = format!("API · {key_name}");
-    let conversation = conversations::create(&state.db, user_id, &title, model, None).await?;
-    let id = &conversation.summary.id;
-    messages::insert(
-        &state.db,
-        id,
-        MessageRole::User,
+    let conversation = turns::new_conversation(new_id(), title, model.to_string(), None, at);
+    let (question_id, answer_id) = (new_id(), new_id());
+    let rows = TurnRows {
+        conversation: TurnConversation::New {
+            user_id,
+            summary: &conversation,
+        },
+        question_id: &question_id,
         question,
-        MessageStatus::Complete,
-    )
-    .await?;
-    let answer_id = new_id();
-    messages::insert_with_id(
-        &state.db,
-        &answer_id,
-        id,
-        MessageRole::Assistant,
-        "",
-        MessageStatus::Streaming,
-    )
-    .await?;
+        answer_id: &answer_id,
+        instance_id: None,
+        at,
+    };
+    turns::store(&state.db, &rows).await?;
     let meta = json!({ "model": model, "usage": usage, "via": "openai_api", "api_key": key_name, "end_user": end_user });
     messages::finish(&state.db, &answer_id, answer, status, &meta, usage).await
 }

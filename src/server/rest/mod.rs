@@ -35,7 +35,6 @@ pub fn router() -> Router<AppState> {
     let (router, api) = documented().split_for_parts();
     // Kept as the JSON text (about a tenth of the memory of the document as values).
     let doc = Bytes::from(serde_json::to_vec(&api).unwrap_or_default());
-    drop(api);
     router
         .route(
             "/openapi.json",
