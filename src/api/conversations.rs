@@ -110,6 +110,10 @@ pub async fn older_messages(
     let result = async {
         let user = cx.user().await?;
         conversations_service::owned(&cx.state, &user, &id).await?;
+        cx.state
+            .settling
+            .settled(crate::server::chat::settling::Subject::Conversation(&id))
+            .await;
         messages::page(&cx.state.db, &id, Some(&before), OLDER_PAGE)
             .await?
             .ok_or_else(|| AppError::validation("before", "is not a message of this conversation"))

@@ -40,6 +40,10 @@ pub async fn detail(
     messages_limit: i64,
 ) -> Result<ConversationDetail, AppError> {
     let conversation = owned(state, user, id).await?;
+    state
+        .settling
+        .settled(crate::server::chat::settling::Subject::Conversation(id))
+        .await;
     let (messages, has_more) = messages::page(&state.db, id, None, messages_limit)
         .await?
         .unwrap_or_default();

@@ -163,6 +163,7 @@ pub async fn build_state(
         generations,
         cluster,
         checkpoints,
+        settling: Default::default(),
         key_limits: Default::default(),
         shutdown,
     })
@@ -184,6 +185,8 @@ impl Running {
             let _ = stop.send(());
         }
         self.task.await??;
+        // The last answers' final writes (their listeners may already have heard the end).
+        self.state.settling.all_settled().await;
         Ok(())
     }
 

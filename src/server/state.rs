@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use super::{
     auth::{jwt::JwtKeys, throttle::LoginThrottle},
     backends::{Backends, ModelCatalog},
-    chat::{checkpoints::Checkpoints, registry::Generations},
+    chat::{checkpoints::Checkpoints, registry::Generations, settling::Settling},
     config::Settings,
     db::Db,
 };
@@ -31,6 +31,8 @@ pub struct AppState {
     pub generations: Generations,
     /// Checkpoints of streaming answers, written in batches.
     pub checkpoints: Checkpoints,
+    /// Answers announced as ended whose final write has not landed yet (reads wait for it).
+    pub settling: Settling,
     /// Requests per API key in the last minute.
     pub key_limits: super::auth::api_keys::KeyRateLimiter,
     /// Several instances on one PostgreSQL database: how they reach each other's answers

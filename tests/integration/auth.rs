@@ -1,7 +1,8 @@
+use energyapp_llm::stream_events::StreamEvent;
 use serde_json::{Value, json};
 
 use crate::{
-    common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, error_code},
+    common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, error_code, read_events},
     on_both_backends,
 };
 
@@ -104,6 +105,74 @@ async fn deactivated_accounts_stop_working_at_once(app: &TestApp) {
     assert_eq!(error_code(res, 401).await, "invalid_credentials");
 }
 
+/// A deactivated account's access token is still validly signed until it expires: a chat
+/// with it is refused (whatever else is wrong with the request), stores nothing, and any
+/// call to Ollama it began is cancelled.
+async fn deactivated_accounts_cannot_chat_with_the_tokens_they_hold(app: &TestApp) {
+    let email = "ezra@test.local";
+    let token = app.user_token(email).await;
+    let events = read_events(
+        app.post_json("/api/v1/chat", &token, json!({ "message": "hola" }))
+            .await,
+    )
+    .await;
+    let Some(StreamEvent::Meta(meta)) = events.first() else {
+        panic!("first event is meta: {events:?}")
+    };
+    let conversation = meta.conversation_id.clone();
+    sqlx::query("update users set active = 0 where email = $1")
+        .bind(email)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let stored = || async {
+        let row: (i64, i64) = sqlx::query_as(
+            "select (select count(*) from conversations c join users u on u.id = c.user_id where u.email = $1), \
+                    (select count(*) from messages m join conversations c on c.id = m.conversation_id \
+                       join users u on u.id = c.user_id where u.email = $1)",
+        )
+        .bind(email)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        row
+    };
+    assert_eq!(stored().await, (1, 2));
+    let completed = app.sim.stats().completed;
+
+    let slow = "otra [sim tokens=100 delay_ms=20]";
+    let attempts = [
+        ("/api/v1/chat".to_string(), json!({ "message": slow })),
+        (
+            "/api/v1/chat".to_string(),
+            json!({ "message": slow, "conversation_id": conversation }),
+        ),
+        (
+            format!("/api/v1/conversations/{conversation}/messages"),
+            json!({ "content": slow }),
+        ),
+        ("/api/v1/chat".to_string(), json!({ "message": "" })),
+        (
+            "/api/v1/chat".to_string(),
+            json!({ "message": slow, "conversation_id": "nope" }),
+        ),
+    ];
+    for (path, body) in attempts {
+        let res = app.post_json(&path, &token, body.clone()).await;
+        assert_eq!(error_code(res, 401).await, "unauthorized", "{path} {body}");
+    }
+    assert_eq!(stored().await, (1, 2), "nothing more is stored");
+    for _ in 0..100 {
+        if app.sim.stats().in_flight == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let sim = app.sim.stats();
+    assert_eq!(sim.in_flight, 0, "every call begun was cancelled: {sim:?}");
+    assert_eq!(sim.completed, completed, "no answer was generated: {sim:?}");
+}
+
 async fn cookie_writes_from_other_sites_are_refused(app: &TestApp) {
     let token = app.admin_token().await;
     let cookie = format!("ea_access={token}");
@@ -155,5 +224,6 @@ on_both_backends!(
     requests_without_valid_token_are_401,
     malformed_bodies_get_clear_4xx,
     deactivated_accounts_stop_working_at_once,
+    deactivated_accounts_cannot_chat_with_the_tokens_they_hold,
     cookie_writes_from_other_sites_are_refused,
 );

@@ -357,6 +357,70 @@ async fn models_come_from_ollama(app: &TestApp) {
     assert!(items.iter().any(|m| m["name"] == "llama3.2:1b"));
 }
 
+/// Whoever hears that an answer ended finds it stored at once: in the messages, and in the
+/// history of the question asked right after (on one instance the end is announced before the
+/// final write lands, and reads wait for that write).
+async fn an_ended_answer_is_there_for_the_very_next_request(app: &TestApp) {
+    let token = app.admin_token().await;
+    for round in 0..10 {
+        let events = read_events(
+            app.post_json(
+                "/api/v1/chat",
+                &token,
+                json!({ "message": format!("ronda {round} [sim tokens=40]") }),
+            )
+            .await,
+        )
+        .await;
+        let StreamEvent::Meta(meta) = &events[0] else {
+            panic!("first event is meta: {events:?}")
+        };
+        assert!(
+            matches!(events.last(), Some(StreamEvent::Done(_))),
+            "{events:?}"
+        );
+        let answer = streamed_text(&events);
+        let conversation = &meta.conversation_id;
+
+        let page: Value = app
+            .get(
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                &token,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let last = page["items"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["id"], meta.assistant_message_id.as_str());
+        assert_eq!(last["status"], "complete", "round {round}: {last}");
+        assert_eq!(last["content"], answer.as_str(), "round {round}");
+
+        let next = app
+            .post_json(
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                &token,
+                json!({ "content": "¿y luego?" }),
+            )
+            .await;
+        assert_eq!(
+            next.status(),
+            200,
+            "round {round}: the conversation is free again"
+        );
+        let events = read_events(next).await;
+        assert!(
+            matches!(events.last(), Some(StreamEvent::Done(_))),
+            "{events:?}"
+        );
+        let sent = app.sim.last_chat_request().unwrap();
+        let history = sent["messages"].as_array().unwrap();
+        let previous = &history[history.len() - 2];
+        assert_eq!(previous["role"], "assistant", "round {round}: {sent}");
+        assert_eq!(previous["content"], answer.as_str(), "round {round}");
+    }
+}
+
 on_both_backends!(
     a_new_chat_streams_and_is_stored,
     a_new_chat_may_bring_its_model_and_system_prompt,
@@ -366,4 +430,5 @@ on_both_backends!(
     bad_chat_requests_are_refused_before_anything_is_stored,
     closed_conversations_refuse_new_messages,
     models_come_from_ollama,
+    an_ended_answer_is_there_for_the_very_next_request,
 );

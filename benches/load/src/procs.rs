@@ -243,6 +243,27 @@ impl Server {
         tail(&self.log)
     }
 
+    /// Stops the server as an operator would (SIGTERM) and waits until it has exited: by then
+    /// it has finished every write it had started.
+    pub async fn terminate(&mut self) -> Result<()> {
+        let sent = tokio::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .await
+            .map_err(BenchError::io("kill -TERM"))?;
+        if !sent.success() {
+            return Err(BenchError::Server(format!("kill -TERM {}: {sent}", self.pid)));
+        }
+        let exited = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .map_err(|_| BenchError::Server("no exit 30 s after SIGTERM".into()))?
+            .map_err(BenchError::io("waiting for the server"))?;
+        if !exited.success() {
+            return Err(BenchError::Server(format!("exited with {exited} after SIGTERM")));
+        }
+        Ok(())
+    }
+
     async fn kill(mut self) {
         let _ = self.child.kill().await;
     }

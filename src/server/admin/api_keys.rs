@@ -19,10 +19,16 @@ use crate::{
 };
 
 pub async fn list(state: &AppState) -> Result<Vec<ApiKeyView>, AppError> {
+    // Every answer announced as ended is counted.
+    state.settling.all_settled().await;
     api_keys::list(&state.db, &month_start(), None).await
 }
 
 async fn one(state: &AppState, id: &str) -> Result<ApiKeyView, AppError> {
+    state
+        .settling
+        .settled(crate::server::chat::settling::Subject::Key(id))
+        .await;
     api_keys::list(&state.db, &month_start(), Some(id))
         .await?
         .pop()

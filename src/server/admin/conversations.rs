@@ -5,6 +5,7 @@ use crate::{
     admin_model::{AdminConversationDetail, AdminConversationPage, ConversationFilter},
     error::AppError,
     server::{
+        chat::settling::Subject,
         db::{
             Cursor,
             conversations::{self, AdminQuery, escape_like},
@@ -39,6 +40,8 @@ pub async fn list(
         like: text.map(|q| format!("%{}%", escape_like(&q.to_lowercase()))),
     };
     let after = Cursor::param(filter.cursor.as_deref())?;
+    // The text search and the message counts include every answer announced as ended.
+    state.settling.all_settled().await;
     let (items, next) = conversations::admin_page(&state.db, &query, after.as_ref(), limit).await?;
     Ok(AdminConversationPage {
         items,
@@ -50,6 +53,7 @@ pub async fn detail(state: &AppState, id: &str) -> Result<AdminConversationDetai
     let (conversation, system_prompt) = conversations::admin_get(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("conversation".into()))?;
+    state.settling.settled(Subject::Conversation(id)).await;
     let messages = messages::all(&state.db, id).await?;
     Ok(AdminConversationDetail {
         conversation,

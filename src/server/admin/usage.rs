@@ -65,6 +65,8 @@ pub async fn report(
         ));
     }
     let end = to_day.succ_opt().unwrap_or(to_day);
+    // Every answer announced as ended is counted.
+    state.settling.all_settled().await;
     let (rows, totals) = usage::report(
         &state.db,
         &dates::start_of(from_day),

@@ -41,6 +41,33 @@ impl AuthUser {
         method: &Method,
         headers: &HeaderMap,
     ) -> Result<AuthUser, AppError> {
+        Caller::from_headers(state, method, headers)
+            .await?
+            .into_checked(state)
+            .await
+    }
+}
+
+/// A caller whose credentials are verified but whose account may not have been read yet.
+///
+/// Every request is authenticated by [`AuthUser`], which reads the account. A chat turn takes
+/// a `Caller` instead, to read the account while it does the work that does not depend on it
+/// (calling Ollama): it checks the account before it stores or sends anything (`start_turn`).
+/// An access token is verified here (signature, expiry); an API key is looked up at once.
+pub struct Caller {
+    user_id: String,
+    /// When the access token was issued (ms); sessions ended after it are refused.
+    issued_at_ms: i64,
+    /// The account, once read and found usable (an API key's is read at once).
+    checked: Option<AuthUser>,
+}
+
+impl Caller {
+    pub async fn from_headers(
+        state: &AppState,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Caller, AppError> {
         let (token, from_cookie) = match bearer(headers)? {
             Some(token) => (token, false),
             None => (
@@ -59,18 +86,62 @@ impl AuthUser {
             if !owner.active {
                 return Err(AppError::Unauthorized);
             }
-            return Ok(AuthUser {
-                id: owner.id,
-                email: owner.email,
-                role: owner.role,
-                key: Some(std::sync::Arc::new(key.into())),
+            return Ok(Caller {
+                user_id: owner.id.clone(),
+                issued_at_ms: 0,
+                checked: Some(AuthUser {
+                    id: owner.id,
+                    email: owner.email,
+                    role: owner.role,
+                    key: Some(std::sync::Arc::new(key.into())),
+                }),
             });
         }
         let claims = state.jwt.verify(token)?;
-        let user = users::find_by_id(&state.db, &claims.sub)
+        Ok(Caller {
+            user_id: claims.sub,
+            issued_at_ms: claims.iat_ms,
+            checked: None,
+        })
+    }
+
+    /// The user the credentials are for.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// The API key the request came with (its account is read at once).
+    pub fn key(&self) -> Option<&std::sync::Arc<super::api_keys::KeyGrant>> {
+        self.checked.as_ref().and_then(|user| user.key.as_ref())
+    }
+
+    /// Whether the account was read and found usable.
+    pub fn is_checked(&self) -> bool {
+        self.checked.is_some()
+    }
+
+    /// Reads the account, once: it must exist, be active, and not have ended its sessions
+    /// since the token was issued.
+    pub async fn check(&mut self, state: &AppState) -> Result<&AuthUser, AppError> {
+        let user = match self.checked.take() {
+            Some(user) => user,
+            None => self.read_account(state).await?,
+        };
+        Ok(self.checked.insert(user))
+    }
+
+    pub async fn into_checked(self, state: &AppState) -> Result<AuthUser, AppError> {
+        match self.checked {
+            Some(user) => Ok(user),
+            None => self.read_account(state).await,
+        }
+    }
+
+    async fn read_account(&self, state: &AppState) -> Result<AuthUser, AppError> {
+        let user = users::find_by_id(&state.db, &self.user_id)
             .await?
             .ok_or(AppError::Unauthorized)?;
-        if !user.active || claims.iat_ms < user.sessions_valid_after {
+        if !user.active || self.issued_at_ms < user.sessions_valid_after {
             return Err(AppError::Unauthorized);
         }
         Ok(AuthUser {
@@ -79,6 +150,17 @@ impl AuthUser {
             role: user.role,
             key: None,
         })
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Caller::from_headers(state, &parts.method, &parts.headers).await
     }
 }
 

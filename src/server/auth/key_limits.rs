@@ -4,7 +4,7 @@
 use super::api_keys::KeyGrant;
 use crate::{
     error::AppError,
-    server::{db::api_keys, state::AppState},
+    server::{chat::settling::Subject, db::api_keys, state::AppState},
 };
 
 /// Lets a request made with `grant` generate with `model`, or says why not.
@@ -22,6 +22,8 @@ pub async fn admit(state: &AppState, grant: &KeyGrant, model: &str) -> Result<()
             .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     }
     if let Some(budget) = grant.monthly_token_budget {
+        // The key's answers that already ended count, even if their write is still landing.
+        state.settling.settled(Subject::Key(&grant.id)).await;
         let used =
             api_keys::tokens_since(&state.db, &grant.id, &crate::server::admin::month_start())
                 .await?;

@@ -13,4 +13,4 @@ pub mod secret;
 pub mod sessions;
 pub mod throttle;
 
-pub use extract::{AdminUser, AuthUser};
+pub use extract::{AdminUser, AuthUser, Caller};

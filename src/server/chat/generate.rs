@@ -14,6 +14,7 @@ use super::{
     live::Live,
     queue::Place,
     registry::Slot,
+    settling::Subject,
 };
 use crate::{
     model::MessageStatus,
@@ -239,14 +240,25 @@ pub async fn run(
     };
     metrics::global().answer_finished(status.as_str());
     state.checkpoints.forget(&id);
+
+    // On one instance the listeners hear the end at once and the final write follows, while
+    // reads of the conversation (and of the key's usage) wait for it (`Settling`). With several
+    // instances a read may reach another one, which cannot wait here: the write comes first.
+    let mut subjects = vec![Subject::Conversation(&meta.conversation_id)];
+    subjects.extend(key_id.as_deref().map(Subject::Key));
+    let writing = state.settling.begin(&subjects);
+    let mut announcement = Some((event, slot));
+    if state.cluster.is_none() {
+        announce(&live, announcement.take());
+    }
     if let Err(err) = messages::finish(&state.db, &id, &content, status, &meta_json, &counted).await
     {
         tracing::error!(error = %err, message = %id, "could not store the answer");
     }
-    if let Some(key_id) = key_id {
+    if let Some(key_id) = &key_id {
         let recorded = crate::server::db::api_keys::record_usage(
             &state.db,
-            &key_id,
+            key_id,
             &meta.model,
             counted.prompt_tokens as i64,
             counted.completion_tokens as i64,
@@ -257,9 +269,16 @@ pub async fn run(
             tracing::error!(error = %err, "could not record the key's usage");
         }
     }
-    // The answer is stored when its listeners hear that it ended; the conversation's activity
-    // time (for the lists' order) is not worth holding that up.
-    live.end(event);
-    drop(slot); // the conversation can take its next question
+    announce(&live, announcement);
+    drop(writing);
+    // The conversation's activity time (for the lists' order) is not worth holding anyone up.
     let _ = conversations::touch(&state.db, &meta.conversation_id).await;
+}
+
+/// Tells the listeners how the answer ended and frees the conversation for its next question.
+fn announce(live: &Live, announcement: Option<(StreamEvent, Slot)>) {
+    if let Some((event, slot)) = announcement {
+        live.end(event);
+        drop(slot);
+    }
 }

@@ -7,12 +7,13 @@ use super::{
     attempt::{self, Retry},
     generate, history,
     live::{Listener, Live},
+    settling::Subject,
 };
 use crate::{
     error::AppError,
     model::{MessageRole, MessageStatus, MessageView},
     server::{
-        auth::AuthUser,
+        auth::Caller,
         db::{
             conversations, messages, new_id,
             turns::{self, TurnConversation, TurnRows},
@@ -38,9 +39,24 @@ pub struct Turn {
     pub events: Listener,
 }
 
+/// Starts a turn for `caller`. The account is read while Ollama is being called, and checked
+/// before anything is stored or sent: a refused account gets 401 whatever else was wrong, and
+/// its call to Ollama is dropped (which cancels it).
 pub async fn start_turn(
     state: &AppState,
-    user: &AuthUser,
+    mut caller: Caller,
+    request: TurnRequest,
+) -> Result<Turn, AppError> {
+    let started = accept(state, &mut caller, request).await;
+    if started.is_err() && !caller.is_checked() {
+        caller.check(state).await?;
+    }
+    started
+}
+
+async fn accept(
+    state: &AppState,
+    caller: &mut Caller,
     request: TurnRequest,
 ) -> Result<Turn, AppError> {
     let settings = &state.settings;
@@ -82,9 +98,14 @@ pub async fn start_turn(
     let title = conversations::title_from_message(text);
     let (conversation, created) = match &request.conversation_id {
         Some(id) => {
-            let found = conversations::get(&state.db, &user.id, id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("conversation".into()))?;
+            // The account is read alongside: the conversation's history is read next.
+            let user_id = caller.user_id().to_string();
+            let (checked, found) = tokio::join!(
+                caller.check(state),
+                conversations::get(&state.db, &user_id, id)
+            );
+            checked?;
+            let found = found?.ok_or_else(|| AppError::NotFound("conversation".into()))?;
             (found.summary, false)
         }
         None => {
@@ -103,7 +124,7 @@ pub async fn start_turn(
         return Err(AppError::Conflict("this conversation is closed".into()));
     }
     let model = requested_model.unwrap_or_else(|| conversation.model.clone());
-    if let Some(grant) = &user.key {
+    if let Some(grant) = caller.key() {
         crate::server::auth::key_limits::admit(state, grant, &model).await?;
     }
     let conversation_id = conversation.id.clone();
@@ -122,6 +143,11 @@ pub async fn start_turn(
     let mut past = if created {
         Vec::new()
     } else {
+        // The previous answer may have ended a moment ago: its text is part of the history.
+        state
+            .settling
+            .settled(Subject::Conversation(&conversation_id))
+            .await;
         messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?
     };
     let user_message_id = new_id();
@@ -164,10 +190,11 @@ pub async fn start_turn(
         &mut retry,
     );
     let assistant_message_id = new_id();
+    let user_id = caller.user_id().to_string();
     let rows = TurnRows {
         conversation: if created {
             TurnConversation::New {
-                user_id: &user.id,
+                user_id: &user_id,
                 summary: &conversation,
             }
         } else {
@@ -182,7 +209,11 @@ pub async fn start_turn(
         instance_id: state.cluster.as_ref().map(|c| c.instance_id.as_str()),
         at: asked_at,
     };
-    let (connected, stored) = tokio::join!(connect, turns::store(&state.db, &rows));
+    let store = async {
+        caller.check(state).await?;
+        turns::store(&state.db, &rows).await
+    };
+    let (connected, stored) = tokio::join!(connect, store);
     let start = match connected {
         Ok(start) => start,
         Err(e) => {
@@ -205,7 +236,7 @@ pub async fn start_turn(
     let live = Live::new(meta.clone(), queued);
     let events = live.listen();
     slot.publish(&live);
-    let key_id = user.key.as_ref().map(|k| k.id.clone());
+    let key_id = caller.key().map(|k| k.id.clone());
     tokio::spawn(generate::run(
         state.clone(),
         start,

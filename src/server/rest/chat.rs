@@ -16,7 +16,7 @@ use crate::{
     error::AppError,
     model::{ChatRequest, PostMessage},
     server::{
-        auth::AuthUser,
+        auth::{AuthUser, Caller},
         chat::{self, Turn, TurnRequest},
         conversations_service,
         db::messages,
@@ -52,7 +52,7 @@ named events `meta` (MetaEvent), `queued` (QueuedEvent, while waiting for the mo
     ))]
 async fn chat_handler(
     State(state): State<AppState>,
-    user: AuthUser,
+    caller: Caller,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ChatRequest>,
 ) -> Result<Response, AppError> {
@@ -62,7 +62,7 @@ async fn chat_handler(
         model: body.model,
         system_prompt: body.system_prompt,
     };
-    let turn = chat::start_turn(&state, &user, request).await?;
+    let turn = chat::start_turn(&state, caller, request).await?;
     Ok(chat::sse::respond(turn, &headers))
 }
 
@@ -81,7 +81,7 @@ async fn chat_handler(
     ))]
 pub(super) async fn post_message(
     State(state): State<AppState>,
-    user: AuthUser,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PostMessage>,
@@ -92,7 +92,7 @@ pub(super) async fn post_message(
         model: None,
         system_prompt: None,
     };
-    let turn = chat::start_turn(&state, &user, request).await?;
+    let turn = chat::start_turn(&state, caller, request).await?;
     Ok(chat::sse::respond(turn, &headers))
 }
 

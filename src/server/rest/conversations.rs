@@ -252,6 +252,10 @@ async fn message_page(
     let limit = page_size(query.limit, 50)?;
     service::owned(&state, &user, &id).await?;
     let before = query.before.as_deref().filter(|b| !b.is_empty());
+    state
+        .settling
+        .settled(crate::server::chat::settling::Subject::Conversation(&id))
+        .await;
     let (items, has_more) = messages::page(&state.db, &id, before, limit)
         .await?
         .ok_or_else(|| AppError::validation("before", "is not a message of this conversation"))?;

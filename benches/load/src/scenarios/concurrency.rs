@@ -17,8 +17,9 @@ use crate::{
 const S: &str = "concurrency";
 
 pub async fn run(bench: &Bench, report: &mut Report) -> Result<()> {
-    let (server, _) = Server::start(&bench.build, &bench.sim, &ServerConfig::default()).await?;
-    let result = measure(bench, &server, report).await;
+    let (mut server, _) =
+        Server::start(&bench.build, &bench.sim, &ServerConfig::default()).await?;
+    let result = measure(bench, &mut server, report).await;
     if result.is_err() {
         eprintln!("{}", server.log_tail());
     }
@@ -26,7 +27,7 @@ pub async fn run(bench: &Bench, report: &mut Report) -> Result<()> {
     result
 }
 
-async fn measure(bench: &Bench, server: &Server, report: &mut Report) -> Result<()> {
+async fn measure(bench: &Bench, server: &mut Server, report: &mut Report) -> Result<()> {
     let http = api::http_client();
     let app = App::sign_in(&http, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
     let n = bench.pick(2000, 300);
@@ -39,6 +40,8 @@ async fn measure(bench: &Bench, server: &Server, report: &mut Report) -> Result<
     .await;
     let cpu = server.cpu_time() - cpu_before;
     let (_, hwm) = server.memory_kib();
+    // What is in the database once the server has stopped, as an operator would stop it.
+    server.terminate().await?;
     let check = stored::check(&server.database_url, &batch.ok).await?;
     let completed = batch
         .ok
