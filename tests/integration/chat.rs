@@ -1,8 +1,11 @@
-use energyapp_llm::{server::ollama_sim::reply_tokens, stream_events::StreamEvent};
+use energyapp_llm::{
+    server::{db::Backend as DbBackend, ollama_sim::reply_tokens},
+    stream_events::StreamEvent,
+};
 use serde_json::{Value, json};
 
 use crate::{
-    common::{TestApp, error_code, read_events, streamed_text},
+    common::{Events, TestApp, error_code, read_events, streamed_text},
     on_both_backends,
 };
 
@@ -421,6 +424,109 @@ async fn an_ended_answer_is_there_for_the_very_next_request(app: &TestApp) {
     }
 }
 
+/// Whoever hears of a turn finds it: the conversation, its question and the answer (streaming)
+/// are there as soon as the `meta` event arrives, and the conversation is in its owner's list.
+async fn a_new_conversation_is_there_as_soon_as_its_meta_arrives(app: &TestApp) {
+    let token = app.admin_token().await;
+    for round in 0..5 {
+        let question = format!("ronda {round} [sim tokens=200 delay_ms=20]");
+        let res = app
+            .post_json("/api/v1/chat", &token, json!({ "message": question }))
+            .await;
+        let mut events = Events::new(res);
+        let Some(StreamEvent::Meta(meta)) = events.next().await else {
+            panic!("the first event is meta")
+        };
+        let id = &meta.conversation_id;
+        let detail = app.conversation(id, &token).await;
+        assert_eq!(
+            detail["conversation"]["id"],
+            id.as_str(),
+            "round {round}: {detail}"
+        );
+        let messages = detail["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 2, "round {round}: {detail}");
+        assert_eq!(messages[0]["id"], meta.user_message_id.as_str());
+        assert_eq!(messages[0]["content"], question.as_str());
+        assert_eq!(messages[1]["id"], meta.assistant_message_id.as_str());
+        assert_eq!(messages[1]["status"], "streaming");
+        let list: Value = app
+            .get("/api/v1/conversations", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["items"][0]["id"], id.as_str(), "round {round}: {list}");
+        assert_eq!(app.stop_answer(id, &token).await.status(), 200);
+        let rest = events.rest().await;
+        let Some(StreamEvent::Done(done)) = rest.last() else {
+            panic!("ends with done: {rest:?}")
+        };
+        assert_eq!(done.status.as_str(), "stopped");
+    }
+}
+
+/// If the turn's rows cannot be written, nothing of it is stored, the request gets a 500 in the
+/// usual error shape, and the call to Ollama begun beside the write is dropped.
+async fn a_turn_that_cannot_be_stored_is_an_error_and_leaves_nothing(app: &TestApp) {
+    let token = app.admin_token().await;
+    let refuse = match app.state.db.backend {
+        DbBackend::Sqlite => vec![
+            "create trigger refuse_boom before insert on messages when new.content like 'boom%' \
+             begin select raise(abort, 'refused by the test'); end",
+        ],
+        DbBackend::Postgres => vec![
+            "create function refuse_boom() returns trigger language plpgsql as $$ \
+             begin if new.content like 'boom%' then raise exception 'refused by the test'; end if; \
+             return new; end $$",
+            "create trigger refuse_boom before insert on messages \
+             for each row execute function refuse_boom()",
+        ],
+    };
+    for statement in refuse {
+        sqlx::query(statement)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+    }
+    let completed = app.sim.stats().completed;
+    let res = app
+        .post_json(
+            "/api/v1/chat",
+            &token,
+            json!({ "message": "boom [sim tokens=200 delay_ms=20]" }),
+        )
+        .await;
+    assert_eq!(error_code(res, 500).await, "internal");
+    let stored: (i64, i64) = sqlx::query_as(
+        "select (select count(*) from conversations where title like 'boom%'), \
+                (select count(*) from messages where content like 'boom%')",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, (0, 0), "nothing of the turn is stored");
+    for _ in 0..100 {
+        if app.sim.stats().in_flight == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let sim = app.sim.stats();
+    assert_eq!(sim.in_flight, 0, "the call to Ollama was dropped: {sim:?}");
+    assert_eq!(sim.completed, completed, "{sim:?}");
+    // Other turns go on.
+    let events = read_events(
+        app.post_json("/api/v1/chat", &token, json!({ "message": "hola" }))
+            .await,
+    )
+    .await;
+    assert!(
+        matches!(events.last(), Some(StreamEvent::Done(_))),
+        "{events:?}"
+    );
+}
+
 on_both_backends!(
     a_new_chat_streams_and_is_stored,
     a_new_chat_may_bring_its_model_and_system_prompt,
@@ -431,4 +537,6 @@ on_both_backends!(
     closed_conversations_refuse_new_messages,
     models_come_from_ollama,
     an_ended_answer_is_there_for_the_very_next_request,
+    a_new_conversation_is_there_as_soon_as_its_meta_arrives,
+    a_turn_that_cannot_be_stored_is_an_error_and_leaves_nothing,
 );
