@@ -162,13 +162,7 @@ async fn deactivated_accounts_cannot_chat_with_the_tokens_they_hold(app: &TestAp
         assert_eq!(error_code(res, 401).await, "unauthorized", "{path} {body}");
     }
     assert_eq!(stored().await, (1, 2), "nothing more is stored");
-    for _ in 0..100 {
-        if app.sim.stats().in_flight == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let sim = app.sim.stats();
+    let sim = app.wait_for_sim_idle().await;
     assert_eq!(sim.in_flight, 0, "every call begun was cancelled: {sim:?}");
     assert_eq!(sim.completed, completed, "no answer was generated: {sim:?}");
 }

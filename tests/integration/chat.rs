@@ -506,13 +506,7 @@ async fn a_turn_that_cannot_be_stored_is_an_error_and_leaves_nothing(app: &TestA
     .await
     .unwrap();
     assert_eq!(stored, (0, 0), "nothing of the turn is stored");
-    for _ in 0..100 {
-        if app.sim.stats().in_flight == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let sim = app.sim.stats();
+    let sim = app.wait_for_sim_idle().await;
     assert_eq!(sim.in_flight, 0, "the call to Ollama was dropped: {sim:?}");
     assert_eq!(sim.completed, completed, "{sim:?}");
     // Other turns go on.

@@ -9,7 +9,7 @@ use energyapp_llm::{
         auth::password,
         config::Settings,
         db::users,
-        ollama_sim::{self, SimOptions, Simulator},
+        ollama_sim::{self, SimOptions, SimStats, Simulator},
         startup::{self, Running},
         state::AppState,
     },
@@ -205,6 +205,17 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         self.sim.stats().cancelled
+    }
+
+    /// Waits (up to 2 s) until the simulator has no generation in flight; returns its counters.
+    pub async fn wait_for_sim_idle(&self) -> SimStats {
+        for _ in 0..100 {
+            if self.sim.stats().in_flight == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.sim.stats()
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
