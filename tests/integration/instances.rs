@@ -330,6 +330,19 @@ async fn only_the_answers_of_instances_that_are_gone_are_recovered() {
     stop(a, b).await;
 }
 
+/// Asks `app` for a long answer and reads up to its place in line.
+async fn queued(app: &TestApp, token: &str, message: &str) -> (MetaEvent, usize, Events) {
+    let body = json!({ "message": format!("{message} [sim tokens=2000 delay_ms=20]") });
+    let mut events = Events::new(app.post_json("/api/v1/chat", token, body).await);
+    let Some(StreamEvent::Meta(meta)) = events.next().await else {
+        panic!("meta first")
+    };
+    match events.next().await {
+        Some(StreamEvent::Queued(q)) => (meta, q.position, events),
+        other => panic!("{message}: expected to wait, got {other:?}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backends_longest_line_holds_across_instances() {
     // One answer at a time, and one more waiting, over both instances together.
@@ -341,19 +354,99 @@ async fn a_backends_longest_line_holds_across_instances() {
         let token = a.admin_token().await;
         let long = |n: &str| json!({ "message": format!("{n} [sim tokens=2000 delay_ms=20]") });
         let _first = answer_started(&a, &token, "primera [sim tokens=2000 delay_ms=20]").await;
-        let mut queued = Vec::new();
-        // Second: in the first instance's line. Third: admitted by the other instance, waiting
-        // for the backend's shared slot.
-        for (app, n) in [(&a, "segunda"), (&b, "tercera")] {
-            let mut events = Events::new(app.post_json("/api/v1/chat", &token, long(n)).await);
-            assert_eq!(events.next().await.map(|e| e.name()), Some("meta"));
-            assert!(matches!(events.next().await, Some(StreamEvent::Queued(_))));
-            queued.push(events);
+        // Let through by the other instance, whose own line is empty: it waits for the
+        // backend's slot, and that takes the line's one seat.
+        let (second, place, _events) = queued(&b, &token, "segunda").await;
+        assert_eq!(place, 1);
+        // Neither instance lets a third one wait: not the first, whose own line is empty, nor
+        // the other, which already lets one through.
+        for app in [&a, &b] {
+            let res = app.post_json("/api/v1/chat", &token, long("tercera")).await;
+            assert!(res.headers().contains_key("retry-after"));
+            assert_eq!(error_code(res, 503).await, "server_busy");
         }
-        // Fourth: the other instance's own line is empty, but the shared one is full.
-        let res = b.post_json("/api/v1/chat", &token, long("cuarta")).await;
-        assert!(res.headers().contains_key("retry-after"));
-        assert_eq!(error_code(res, 503).await, "server_busy");
+        assert_eq!(a.sim.stats().in_flight, 1);
+
+        // The seat is given back when the one waiting is stopped: the next one gets it.
+        let res = b.stop_answer(&second.conversation_id, &token).await;
+        assert_eq!(res.status(), 200);
+        let (_, place, _events) = poll_until_queued(&a, &token).await;
+        assert_eq!(place, 1);
+    })
+    .await;
+    stop(a, b).await;
+}
+
+/// Asks `app` for a long answer until it is let wait (the seat given up is being removed).
+async fn poll_until_queued(app: &TestApp, token: &str) -> (MetaEvent, usize, Events) {
+    for _ in 0..100 {
+        let body = json!({ "message": "cuarta [sim tokens=2000 delay_ms=20]" });
+        let res = app.post_json("/api/v1/chat", token, body).await;
+        if res.status() == 503 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        }
+        let mut events = Events::new(res);
+        let Some(StreamEvent::Meta(meta)) = events.next().await else {
+            panic!("meta first")
+        };
+        match events.next().await {
+            Some(StreamEvent::Queued(q)) => return (meta, q.position, events),
+            other => panic!("expected to wait, got {other:?}"),
+        }
+    }
+    panic!("the seat was never given back")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn places_in_line_count_the_requests_waiting_on_every_instance() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let (first, _) = answer_started(&a, &token, "primera [sim tokens=2000 delay_ms=20]").await;
+        // Each waits behind the ones that came before, whichever instance they came to: the
+        // second for the backend's slot, the third and fourth in their instances' own lines.
+        let (_, second, _second) = queued(&b, &token, "segunda").await;
+        let (_, third, _third) = queued(&a, &token, "tercera").await;
+        let (_, fourth, mut fourth_events) = queued(&b, &token, "cuarta").await;
+        assert_eq!((second, third, fourth), (1, 2, 3));
+        assert_eq!(a.sim.stats().in_flight, 1);
+        // Each instance's /health: what it generates, and what waits on it (the second, let
+        // through by its instance but waiting for the slot, counts as waiting).
+        for (app, generating, waiting) in [(&a, 1, 1), (&b, 0, 2)] {
+            let report: Value = app
+                .http
+                .get(app.url("/health"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let backend = &report["backends"][0];
+            assert_eq!(
+                (backend["in_flight"].as_u64(), backend["queued"].as_u64()),
+                (Some(generating), Some(waiting)),
+                "{report}"
+            );
+        }
+
+        // The first ends: the second or the third gets the slot, and the fourth moves up.
+        let res = a.stop_answer(&first.conversation_id, &token).await;
+        assert_eq!(res.status(), 200);
+        match fourth_events.next().await {
+            Some(StreamEvent::Queued(q)) => assert_eq!(q.position, 2),
+            other => panic!("expected a new place, got {other:?}"),
+        }
+        // Only the one that got the slot called Ollama.
+        while a.sim.stats().requests < 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(a.sim.stats().requests, 2);
+        assert!(a.sim.stats().in_flight <= 1);
     })
     .await;
     stop(a, b).await;

@@ -54,21 +54,20 @@ impl Start {
         }
     }
 
-    /// The place in line, while waiting.
+    /// The place in line, while waiting (with several instances, in their shared line).
     pub fn position(&self) -> Option<usize> {
         match self {
-            Start::Queued { ticket, .. } => match ticket.place() {
-                Place::Waiting(n) => Some(n),
-                Place::Admitted => None,
-            },
-            _ => None,
+            Start::Queued { ticket, .. } => ticket.position(),
+            Start::Admitted { permit, .. } => permit.place(),
+            Start::Connected { .. } => None,
         }
     }
 }
 
-/// A place for a request for `model` on the least busy backend (never `exclude`); with several
-/// instances, a request that has to wait also takes a seat in the instances' shared line (503
-/// when it is full).
+/// A place for a request for `model` on the least busy backend (never `exclude`). With several
+/// instances, a request let through by this instance also takes one of the backend's slots
+/// shared by the instances, and one that has to wait (in this instance's line, or for a shared
+/// slot) takes a seat in the instances' line (503 when it is full).
 pub async fn place(
     backends: &Backends,
     cluster: Option<&Cluster>,
@@ -76,12 +75,25 @@ pub async fn place(
     exclude: Option<usize>,
 ) -> Result<Start, AppError> {
     let mut start = Start::from(backends.place(model, exclude).await?);
-    if let (Some(cluster), Start::Queued { ticket, backend }) = (cluster, &mut start) {
-        ticket.hold_seat(
-            cluster
-                .take_seat(backend.url(), backend.max_queue())
-                .await?,
-        );
+    if let Some(cluster) = cluster {
+        match &mut start {
+            Start::Queued { ticket, backend } => {
+                ticket.hold_seat(
+                    cluster
+                        .line
+                        .take(backend.url(), backend.max_queue())
+                        .await?,
+                );
+            }
+            Start::Admitted { permit, backend } => {
+                let (url, slots) = (backend.url(), backend.max_parallel());
+                match cluster.slots.try_acquire(url, slots).await {
+                    Some(slot) => permit.hold(slot),
+                    None => permit.sit(cluster.line.take(url, backend.max_queue()).await?),
+                }
+            }
+            Start::Connected { .. } => {}
+        }
     }
     Ok(start)
 }
@@ -209,7 +221,8 @@ pub async fn connected(
                 backend,
             } => {
                 if let Some(shared) = shared {
-                    let slot = shared.acquire(backend.url(), backend.max_parallel()).await;
+                    let (url, slots) = (backend.url(), backend.max_parallel());
+                    let slot = shared.acquire(url, slots, permit.seat_mut(), |_| {}).await;
                     permit.hold(slot);
                 }
                 Start::Admitted { permit, backend }

@@ -81,9 +81,9 @@ pub async fn run(
                         mut ticket,
                         backend,
                     } => {
-                        while let Place::Waiting(position) = ticket.place() {
-                            live.set_queued(Some(position));
-                            or_cancelled!('run, ticket.changed());
+                        while ticket.place() != Place::Admitted {
+                            live.set_queued(ticket.position());
+                            or_cancelled!('run, ticket.moved());
                         }
                         live.set_queued(None);
                         let Some(permit) = ticket.into_permit() else {
@@ -104,9 +104,10 @@ pub async fn run(
                             let slot = match cluster.slots.try_acquire(url, slots).await {
                                 Some(slot) => slot,
                                 None => {
-                                    live.set_queued(Some(1));
-                                    let slot =
-                                        or_cancelled!('run, cluster.slots.acquire(url, slots));
+                                    let seat = permit.seat_mut();
+                                    let report = |place| live.set_queued(Some(place));
+                                    let waited = cluster.slots.acquire(url, slots, seat, report);
+                                    let slot = or_cancelled!('run, waited);
                                     live.set_queued(None);
                                     slot
                                 }
@@ -247,12 +248,17 @@ pub async fn run(
     let mut subjects = vec![Subject::Conversation(&meta.conversation_id)];
     subjects.extend(key_id.as_deref().map(Subject::Key));
     let writing = state.settling.begin(&subjects);
+    // The answer's time is when it ended for its listeners, whenever the writes land: a
+    // conversation started after this `done` sorts after this one in the lists.
+    let ended_at = crate::server::db::now();
     let mut announcement = Some((event, slot));
     if state.cluster.is_none() {
         announce(&live, announcement.take());
     }
-    if let Err(err) = messages::finish(&state.db, &id, &content, status, &meta_json, &counted).await
-    {
+    let finished = messages::finish(
+        &state.db, &id, &content, status, &meta_json, &counted, &ended_at,
+    );
+    if let Err(err) = finished.await {
         tracing::error!(error = %err, message = %id, "could not store the answer");
     }
     if let Some(key_id) = &key_id {
@@ -272,7 +278,7 @@ pub async fn run(
     announce(&live, announcement);
     drop(writing);
     // The conversation's activity time (for the lists' order) is not worth holding anyone up.
-    let _ = conversations::touch(&state.db, &meta.conversation_id).await;
+    let _ = conversations::touch(&state.db, &meta.conversation_id, &ended_at).await;
 }
 
 /// Tells the listeners how the answer ended and frees the conversation for its next question.

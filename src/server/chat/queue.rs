@@ -8,7 +8,10 @@ use std::{
 
 use tokio::sync::watch;
 
-use crate::error::AppError;
+use crate::{
+    error::AppError,
+    server::cluster::{ClusterSlot, LineSeat},
+};
 
 /// Where a waiting request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +30,8 @@ struct State {
     limit: usize,
     max_waiting: usize,
     running: usize,
+    /// Of the `running`, those still waiting for a slot shared by the instances.
+    seated: usize,
     next_ticket: u64,
     waiting: VecDeque<Waiter>,
 }
@@ -40,15 +45,22 @@ struct Waiter {
 pub struct Permit {
     queue: Queue,
     /// With several instances, the backend's slot shared by all of them, given back with it.
-    shared: Option<crate::server::cluster::ClusterSlot>,
+    shared: Option<ClusterSlot>,
+    /// With several instances, its seat in the instances' line until it has that slot.
+    seat: Option<LineSeat>,
 }
 
 impl Permit {
-    fn new(queue: Queue) -> Permit {
-        Permit {
+    fn new(queue: Queue, seat: Option<LineSeat>) -> Permit {
+        let mut permit = Permit {
             queue,
             shared: None,
+            seat: None,
+        };
+        if let Some(seat) = seat {
+            permit.sit(seat);
         }
+        permit
     }
 
     /// Whether it holds a slot shared by the instances.
@@ -56,9 +68,35 @@ impl Permit {
         self.shared.is_some()
     }
 
-    /// Keeps a slot shared by the instances for as long as this permit.
-    pub fn hold(&mut self, slot: crate::server::cluster::ClusterSlot) {
+    /// Keeps a slot shared by the instances for as long as this permit, and leaves the line.
+    pub fn hold(&mut self, slot: ClusterSlot) {
         self.shared = Some(slot);
+        self.stand();
+    }
+
+    /// Waits for a slot shared by the instances with a seat in their line (counted as
+    /// waiting, not generating, meanwhile).
+    pub fn sit(&mut self, seat: LineSeat) {
+        if self.seat.replace(seat).is_none() {
+            self.queue.lock().seated += 1;
+        }
+    }
+
+    fn stand(&mut self) {
+        if self.seat.take().is_some() {
+            let mut state = self.queue.lock();
+            state.seated = state.seated.saturating_sub(1);
+        }
+    }
+
+    /// Its seat in the instances' line, while it waits for a shared slot.
+    pub fn seat_mut(&mut self) -> Option<&mut LineSeat> {
+        self.seat.as_mut()
+    }
+
+    /// Its place in the instances' line, while it waits for a shared slot.
+    pub fn place(&self) -> Option<usize> {
+        self.seat.as_ref().map(LineSeat::place)
     }
 }
 
@@ -69,7 +107,7 @@ pub struct Ticket {
     place: watch::Receiver<Place>,
     taken: bool,
     /// With several instances, its seat in the backend's line shared by all of them.
-    seat: Option<crate::server::cluster::LineSeat>,
+    seat: Option<LineSeat>,
 }
 
 /// What joining the queue gave.
@@ -85,6 +123,7 @@ impl Queue {
                 limit: limit.max(1),
                 max_waiting,
                 running: 0,
+                seated: 0,
                 next_ticket: 0,
                 waiting: VecDeque::new(),
             })),
@@ -101,7 +140,7 @@ impl Queue {
         let mut state = self.lock();
         if state.running < state.limit && state.waiting.is_empty() {
             state.running += 1;
-            return Ok(Entry::Admitted(Permit::new(self.clone())));
+            return Ok(Entry::Admitted(Permit::new(self.clone(), None)));
         }
         if state.waiting.len() >= state.max_waiting {
             return Err(AppError::Busy {
@@ -121,10 +160,12 @@ impl Queue {
         }))
     }
 
-    /// Answers generating now, and requests waiting.
+    /// Answers generating now, and requests waiting (with several instances, those let
+    /// through but waiting for a shared slot count as waiting).
     pub fn load(&self) -> (usize, usize) {
         let state = self.lock();
-        (state.running, state.waiting.len())
+        let seated = state.seated.min(state.running);
+        (state.running - seated, state.waiting.len() + seated)
     }
 
     /// A permit came back: hand it to the first in line, or free it.
@@ -152,13 +193,38 @@ fn renumber(waiting: &VecDeque<Waiter>) {
 
 impl Ticket {
     /// Keeps a seat in the instances' shared line for as long as it waits.
-    pub fn hold_seat(&mut self, seat: crate::server::cluster::LineSeat) {
+    pub fn hold_seat(&mut self, seat: LineSeat) {
         self.seat = Some(seat);
     }
 
-    /// The current place in line.
+    /// The current place in this instance's line.
     pub fn place(&self) -> Place {
         *self.place.borrow()
+    }
+
+    /// The place to show while it waits: in the instances' line when it has a seat there,
+    /// otherwise in this instance's line. `None` once admitted.
+    pub fn position(&self) -> Option<usize> {
+        match (self.place(), &self.seat) {
+            (Place::Admitted, _) => None,
+            (Place::Waiting(_), Some(seat)) => Some(seat.place()),
+            (Place::Waiting(n), None) => Some(n),
+        }
+    }
+
+    /// Waits until the place in either line changes.
+    pub async fn moved(&mut self) {
+        let Ticket { place, seat, .. } = self;
+        let shared = async {
+            match seat {
+                Some(seat) => seat.moved().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = place.changed() => {}
+            _ = shared => {}
+        }
     }
 
     /// Waits until the place changes; returns the new place.
@@ -176,7 +242,7 @@ impl Ticket {
             return None;
         }
         self.taken = true;
-        Some(Permit::new(self.queue.clone()))
+        Some(Permit::new(self.queue.clone(), self.seat.take()))
     }
 }
 
@@ -199,6 +265,7 @@ impl Drop for Ticket {
 
 impl Drop for Permit {
     fn drop(&mut self) {
+        self.stand();
         self.queue.release();
     }
 }

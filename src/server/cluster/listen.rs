@@ -3,14 +3,14 @@
 
 use sqlx::postgres::PgListener;
 
-use super::{ATTACH, AttachRequest, Cluster, DETACH, STOP, relay, slots};
+use super::{ATTACH, AttachRequest, Cluster, DETACH, STOP, line, relay, slots};
 use crate::server::chat::registry::Generations;
 
 /// Starts listening (returns once subscribed, so nothing sent afterwards is missed).
 pub async fn spawn(cluster: Cluster, generations: Generations) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(&cluster.pool).await?;
     listener
-        .listen_all([ATTACH, STOP, DETACH, slots::FREED])
+        .listen_all([ATTACH, STOP, DETACH, slots::FREED, line::MOVED])
         .await?;
     tokio::spawn(async move {
         loop {
@@ -35,6 +35,7 @@ pub async fn spawn(cluster: Cluster, generations: Generations) -> Result<(), sql
                     }
                 }
                 slots::FREED => cluster.slots.freed.notify_waiters(),
+                line::MOVED => cluster.line.moved.notify_one(),
                 STOP => {
                     generations.stop(payload);
                 }

@@ -6,8 +6,8 @@
 //!   channel `ea_attach`, whoever does to relay it on a channel of its own ([`relay`],
 //!   [`mirror`]).
 //! - Stop (and delete) on another instance is passed on over `ea_stop`.
-//! - Each backend's `max_parallel` holds across instances ([`ClusterSlots`]), and so does its
-//!   `max_queue` ([`LineSeat`]).
+//! - Each backend's `max_parallel` holds across instances ([`ClusterSlots`]), and so do its
+//!   `max_queue` and the places in its line ([`Line`]).
 //! - A starting instance marks `interrupted` only the answers of instances that are gone
 //!   ([`recover_abandoned`]); running ones look again every 30 s ([`spawn_sweeper`]).
 
@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 
 pub use self::{
     instances::{recover_abandoned, spawn_sweeper},
-    line::LineSeat,
+    line::{Line, LineSeat},
     slots::{ClusterSlot, ClusterSlots},
 };
 use super::chat::{live::Listener, registry::Generations};
@@ -50,6 +50,8 @@ pub struct Cluster {
     url: String,
     /// Each backend's generation slots, shared by the instances.
     pub slots: ClusterSlots,
+    /// This instance's seats in the backends' lines, shared by the instances.
+    pub line: Line,
     /// Relays this instance runs for others, by channel: how to end them early.
     relays: Arc<Mutex<HashMap<String, oneshot::Sender<()>>>>,
 }
@@ -72,6 +74,7 @@ impl Cluster {
         let instance_id = uuid::Uuid::new_v4().simple().to_string();
         let cluster = Cluster {
             slots: ClusterSlots::start(url, instances::key(&instance_id)).await?,
+            line: Line::new(pool.clone(), instance_id.clone()),
             instance_id,
             pool,
             url: url.to_string(),

@@ -11,6 +11,8 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use sqlx::{Connection, postgres::PgConnection};
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::LineSeat;
+
 /// Channel announcing a freed slot.
 pub const FREED: &str = "ea_slot_freed";
 
@@ -56,7 +58,7 @@ impl Drop for ClusterSlot {
 }
 
 /// A stable number for a backend, the same on every instance.
-fn backend_key(url: &str) -> i32 {
+pub(super) fn backend_key(url: &str) -> i32 {
     // FNV-1a, 32 bits.
     let hash = url.bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
@@ -92,8 +94,16 @@ impl ClusterSlots {
         })
     }
 
-    /// Waits for a slot of `backend`.
-    pub async fn acquire(&self, backend: &str, slots: usize) -> ClusterSlot {
+    /// Waits for a slot of `backend`, telling `report` the request's place in the line (that
+    /// of its `seat`) whenever it changes.
+    pub async fn acquire(
+        &self,
+        backend: &str,
+        slots: usize,
+        mut seat: Option<&mut LineSeat>,
+        mut report: impl FnMut(usize),
+    ) -> ClusterSlot {
+        let mut reported = None;
         loop {
             let freed = self.freed.notified();
             tokio::pin!(freed);
@@ -101,8 +111,19 @@ impl ClusterSlots {
             if let Some(slot) = self.try_acquire(backend, slots).await {
                 return slot;
             }
+            let place = seat.as_deref().map_or(1, LineSeat::place);
+            if reported.replace(place) != Some(place) {
+                report(place);
+            }
+            let moved = async {
+                match seat.as_deref_mut() {
+                    Some(seat) => seat.moved().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = freed => {}
+                _ = moved => {}
                 _ = tokio::time::sleep(LOOK_AGAIN) => {}
             }
         }

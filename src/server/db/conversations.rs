@@ -129,9 +129,11 @@ pub fn escape_like(text: &str) -> String {
 }
 
 /// Marks activity so the conversation sorts first.
-pub async fn touch(db: &Db, id: &str) -> Result<(), AppError> {
-    sqlx::query("update conversations set updated_at = $1 where id = $2")
-        .bind(now())
+/// Marks a conversation active at `at` (never moving its activity time back): the lists
+/// order by it.
+pub async fn touch(db: &Db, id: &str, at: &str) -> Result<(), AppError> {
+    sqlx::query("update conversations set updated_at = $1 where id = $2 and updated_at < $1")
+        .bind(at)
         .bind(id)
         .execute(&db.pool)
         .await?;

@@ -71,6 +71,8 @@ pub async fn checkpoint_many(
 }
 
 /// Ends a streaming message: its final text, status, metadata (JSON) and Ollama's counts.
+/// Stores an answer as it ended, at `ended_at` (when its client was told, not when this write
+/// lands).
 pub async fn finish(
     db: &Db,
     id: &str,
@@ -78,6 +80,7 @@ pub async fn finish(
     status: MessageStatus,
     meta: &serde_json::Value,
     usage: &Usage,
+    ended_at: &str,
 ) -> Result<(), AppError> {
     sqlx::query(
         "update messages set content = $1, status = $2, meta = $3, prompt_tokens = $4, \
@@ -89,7 +92,7 @@ pub async fn finish(
     .bind(usage.prompt_tokens as i64)
     .bind(usage.completion_tokens as i64)
     .bind(usage.total_duration_ms.round() as i64)
-    .bind(now())
+    .bind(ended_at)
     .bind(id)
     .execute(&db.pool)
     .await?;

@@ -166,7 +166,11 @@ async fn store_exchange(
     };
     turns::store(&state.db, &rows).await?;
     let meta = json!({ "model": model, "usage": usage, "via": "openai_api", "api_key": key_name, "end_user": end_user });
-    messages::finish(&state.db, &answer_id, answer, status, &meta, usage).await
+    let ended_at = crate::server::db::now();
+    messages::finish(
+        &state.db, &answer_id, answer, status, &meta, usage, &ended_at,
+    )
+    .await
 }
 
 fn openai_usage(u: &Usage) -> Value {
