@@ -171,6 +171,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The JSON body of `GET path`, asked without credentials.
+    pub async fn public_json(&self, path: &str) -> Value {
+        let res = self.http.get(self.url(path)).send().await.unwrap();
+        res.json().await.unwrap()
+    }
+
     /// `POST /api/v1/conversations/{id}/stop` as the holder of `token`.
     pub async fn stop_answer(&self, conversation_id: &str, token: &str) -> reqwest::Response {
         let path = format!("/api/v1/conversations/{conversation_id}/stop");

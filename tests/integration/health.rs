@@ -48,15 +48,7 @@ async fn unreachable_ollama_is_reported_not_fatal() {
     })
     .await
     .unwrap();
-    let body: Value = app
-        .http
-        .get(app.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.public_json("/health").await;
     assert_eq!(body["database"], true);
     assert_eq!(body["ollama"]["reachable"], false);
     assert!(
@@ -104,15 +96,7 @@ async fn missing_model_is_reported() {
     let app = TestApp::start_with(Backend::Sqlite, |s| s.ollama.model = "nope:1b".into())
         .await
         .unwrap();
-    let body: Value = app
-        .http
-        .get(app.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.public_json("/health").await;
     assert_eq!(body["ollama"]["reachable"], true);
     assert!(
         body["ollama"]["error"]

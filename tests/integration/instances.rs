@@ -330,10 +330,14 @@ async fn only_the_answers_of_instances_that_are_gone_are_recovered() {
     stop(a, b).await;
 }
 
-/// Asks `app` for a long answer and reads up to its place in line.
-async fn queued(app: &TestApp, token: &str, message: &str) -> (MetaEvent, usize, Events) {
-    let body = json!({ "message": format!("{message} [sim tokens=2000 delay_ms=20]") });
-    let mut events = Events::new(app.post_json("/api/v1/chat", token, body).await);
+/// A question whose answer is long (2,000 tokens, 40 s).
+fn long(message: &str) -> Value {
+    json!({ "message": format!("{message} [sim tokens=2000 delay_ms=20]") })
+}
+
+/// Reads a chat response up to its place in line.
+async fn place_in_line(res: reqwest::Response, message: &str) -> (MetaEvent, usize, Events) {
+    let mut events = Events::new(res);
     let Some(StreamEvent::Meta(meta)) = events.next().await else {
         panic!("meta first")
     };
@@ -341,6 +345,12 @@ async fn queued(app: &TestApp, token: &str, message: &str) -> (MetaEvent, usize,
         Some(StreamEvent::Queued(q)) => (meta, q.position, events),
         other => panic!("{message}: expected to wait, got {other:?}"),
     }
+}
+
+/// Asks `app` for a long answer and reads up to its place in line.
+async fn queued(app: &TestApp, token: &str, message: &str) -> (MetaEvent, usize, Events) {
+    let res = app.post_json("/api/v1/chat", token, long(message)).await;
+    place_in_line(res, message).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,7 +362,6 @@ async fn a_backends_longest_line_holds_across_instances() {
     let b = a.another_instance().await;
     within_time_limit(async {
         let token = a.admin_token().await;
-        let long = |n: &str| json!({ "message": format!("{n} [sim tokens=2000 delay_ms=20]") });
         let _first = answer_started(&a, &token, "primera [sim tokens=2000 delay_ms=20]").await;
         // Let through by the other instance, whose own line is empty: it waits for the
         // backend's slot, and that takes the line's one seat.
@@ -380,20 +389,11 @@ async fn a_backends_longest_line_holds_across_instances() {
 /// Asks `app` for a long answer until it is let wait (the seat given up is being removed).
 async fn poll_until_queued(app: &TestApp, token: &str) -> (MetaEvent, usize, Events) {
     for _ in 0..100 {
-        let body = json!({ "message": "cuarta [sim tokens=2000 delay_ms=20]" });
-        let res = app.post_json("/api/v1/chat", token, body).await;
-        if res.status() == 503 {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            continue;
+        let res = app.post_json("/api/v1/chat", token, long("cuarta")).await;
+        if res.status() != 503 {
+            return place_in_line(res, "cuarta").await;
         }
-        let mut events = Events::new(res);
-        let Some(StreamEvent::Meta(meta)) = events.next().await else {
-            panic!("meta first")
-        };
-        match events.next().await {
-            Some(StreamEvent::Queued(q)) => return (meta, q.position, events),
-            other => panic!("expected to wait, got {other:?}"),
-        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the seat was never given back")
 }
@@ -416,15 +416,7 @@ async fn places_in_line_count_the_requests_waiting_on_every_instance() {
         // Each instance's /health: what it generates, and what waits on it (the second, let
         // through by its instance but waiting for the slot, counts as waiting).
         for (app, generating, waiting) in [(&a, 1, 1), (&b, 0, 2)] {
-            let report: Value = app
-                .http
-                .get(app.url("/health"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let report: Value = app.public_json("/health").await;
             let backend = &report["backends"][0];
             assert_eq!(
                 (backend["in_flight"].as_u64(), backend["queued"].as_u64()),
