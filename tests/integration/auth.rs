@@ -16,7 +16,7 @@ async fn login_returns_a_bearer_token_that_works(app: &TestApp) {
     let token = body["access_token"].as_str().unwrap();
 
     for path in ["/api/v1/me", "/api/v1/auth/me"] {
-        let me: Value = app.get(path, token).await.json().await.unwrap();
+        let me: Value = app.get_json(path, token).await;
         assert_eq!(me["email"], ADMIN_EMAIL);
     }
     // Email is case-insensitive.

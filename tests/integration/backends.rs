@@ -167,12 +167,7 @@ async fn a_model_is_served_only_by_backends_that_have_it() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let models: Value = app
-            .get("/api/v1/models", &token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let models: Value = app.get_json("/api/v1/models", &token).await;
         let names: Vec<&str> = models["items"]
             .as_array()
             .unwrap()

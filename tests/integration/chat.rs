@@ -71,12 +71,7 @@ async fn a_new_chat_streams_and_is_stored(app: &TestApp) {
     assert_eq!(stored_meta["done_reason"], "stop");
 
     // Listed, most recent first.
-    let list: Value = app
-        .get("/api/v1/conversations", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/conversations", &token).await;
     assert_eq!(list["items"][0]["id"], meta.conversation_id.as_str());
 }
 
@@ -157,11 +152,8 @@ async fn plain_text_mode_streams_clean_text(app: &TestApp) {
     let body = res.text().await.unwrap();
     assert_eq!(body, reply_tokens("texto plano", 12).concat());
     let detail: Value = app
-        .get(&format!("/api/v1/conversations/{conversation}"), &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/conversations/{conversation}"), &token)
+        .await;
     assert_eq!(detail["messages"][1]["id"], answer_id.as_str());
     assert_eq!(detail["messages"][1]["content"], body.as_str());
 }
@@ -202,20 +194,12 @@ async fn other_peoples_conversations_are_404(app: &TestApp) {
         )
         .await;
     assert_eq!(error_code(res, 404).await, "not_found");
-    let list: Value = app
-        .get("/api/v1/conversations", &bob)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/conversations", &bob).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
     // Alice's conversation is unchanged.
     let detail: Value = app
-        .get(&format!("/api/v1/conversations/{id}"), &alice)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/conversations/{id}"), &alice)
+        .await;
     assert_eq!(detail["messages"].as_array().unwrap().len(), 2);
 }
 
@@ -245,12 +229,7 @@ async fn bad_chat_requests_are_refused_before_anything_is_stored(app: &TestApp) 
         )
         .await;
     assert_eq!(res.status(), 413);
-    let list: Value = app
-        .get("/api/v1/conversations", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/conversations", &token).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
 }
 
@@ -344,12 +323,7 @@ async fn a_new_chat_may_bring_its_model_and_system_prompt(app: &TestApp) {
 
 async fn models_come_from_ollama(app: &TestApp) {
     let token = app.admin_token().await;
-    let body: Value = app
-        .get("/api/v1/models", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.get_json("/api/v1/models", &token).await;
     let items = body["items"].as_array().unwrap();
     let default: Vec<&str> = items
         .iter()
@@ -386,14 +360,11 @@ async fn an_ended_answer_is_there_for_the_very_next_request(app: &TestApp) {
         let conversation = &meta.conversation_id;
 
         let page: Value = app
-            .get(
+            .get_json(
                 &format!("/api/v1/conversations/{conversation}/messages"),
                 &token,
             )
-            .await
-            .json()
-            .await
-            .unwrap();
+            .await;
         let last = page["items"].as_array().unwrap().last().unwrap().clone();
         assert_eq!(last["id"], meta.assistant_message_id.as_str());
         assert_eq!(last["status"], "complete", "round {round}: {last}");
@@ -450,12 +421,7 @@ async fn a_new_conversation_is_there_as_soon_as_its_meta_arrives(app: &TestApp) 
         assert_eq!(messages[0]["content"], question.as_str());
         assert_eq!(messages[1]["id"], meta.assistant_message_id.as_str());
         assert_eq!(messages[1]["status"], "streaming");
-        let list: Value = app
-            .get("/api/v1/conversations", &token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let list: Value = app.get_json("/api/v1/conversations", &token).await;
         assert_eq!(list["items"][0]["id"], id.as_str(), "round {round}: {list}");
         assert_eq!(app.stop_answer(id, &token).await.status(), 200);
         let rest = events.rest().await;

@@ -171,6 +171,15 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The JSON body of `GET path` as the holder of `token`; fails the test unless it is a 200.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str, token: &str) -> T {
+        let res = self.get(path, token).await;
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
     /// The JSON body of `GET path`, asked without credentials.
     pub async fn public_json(&self, path: &str) -> Value {
         let res = self.http.get(self.url(path)).send().await.unwrap();
@@ -195,11 +204,8 @@ impl TestApp {
 
     /// `GET /api/v1/conversations/{id}` as JSON.
     pub async fn conversation(&self, id: &str, token: &str) -> Value {
-        self.get(&format!("/api/v1/conversations/{id}"), token)
+        self.get_json(&format!("/api/v1/conversations/{id}"), token)
             .await
-            .json()
-            .await
-            .unwrap()
     }
 
     /// Waits (up to 2 s) until the simulator has seen `n` generations cancelled; returns the count.

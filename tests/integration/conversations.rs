@@ -361,11 +361,8 @@ async fn messages_page_backwards_to_the_first(app: &TestApp) {
         ask(app, &token, id, &format!("pregunta {i}")).await;
     }
     let detail: Value = app
-        .get(&format!("/api/v1/conversations/{id}?messages=4"), &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/conversations/{id}?messages=4"), &token)
+        .await;
     let latest = detail["messages"].as_array().unwrap().clone();
     assert_eq!(latest.len(), 4);
     assert_eq!(detail["has_more"], true);
@@ -375,14 +372,11 @@ async fn messages_page_backwards_to_the_first(app: &TestApp) {
     loop {
         let before = all[0]["id"].as_str().unwrap();
         let page: Value = app
-            .get(
+            .get_json(
                 &format!("/api/v1/conversations/{id}/messages?limit=5&before={before}"),
                 &token,
             )
-            .await
-            .json()
-            .await
-            .unwrap();
+            .await;
         let mut items = page["items"].as_array().unwrap().clone();
         assert!(items.len() <= 5);
         items.extend(all);

@@ -82,25 +82,17 @@ async fn unknown_model_is_422_and_no_answer_is_half_written(app: &TestApp) {
         )
         .await;
     assert_eq!(error_code(res, 422).await, "unknown_model");
-    let list: Value = app
-        .get("/api/v1/conversations", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/conversations", &token).await;
     for conversation in list["items"].as_array().unwrap() {
         let detail: Value = app
-            .get(
+            .get_json(
                 &format!(
                     "/api/v1/conversations/{}",
                     conversation["id"].as_str().unwrap()
                 ),
                 &token,
             )
-            .await
-            .json()
-            .await
-            .unwrap();
+            .await;
         let roles: Vec<&str> = detail["messages"]
             .as_array()
             .unwrap()

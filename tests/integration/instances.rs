@@ -92,7 +92,7 @@ async fn sessions_their_revocation_and_deactivation_are_shared() {
         // Deactivated on one: refused on the other at the next request.
         let user = b.user_token("ana@test.local").await;
         assert_eq!(a.get("/api/v1/me", &user).await.status(), 200);
-        let me: Value = a.get("/api/v1/me", &user).await.json().await.unwrap();
+        let me: Value = a.get_json("/api/v1/me", &user).await;
         let admin = a.admin_token().await;
         let res = a
             .patch_json(

@@ -64,12 +64,7 @@ async fn keys_are_shown_once_listed_without_secret_and_audited(app: &TestApp) {
     .await;
     assert!(secret.starts_with("ea_") && secret.len() >= 40);
     assert!(secret.starts_with(key["prefix"].as_str().unwrap()));
-    let list: Value = app
-        .get("/api/v1/admin/api-keys", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/admin/api-keys", &admin).await;
     let text = list.to_string();
     assert!(!text.contains(&secret), "the secret is never listed");
     assert_eq!(list["items"][0]["name"], "ERP Laravel");
@@ -129,11 +124,8 @@ async fn keys_are_shown_once_listed_without_secret_and_audited(app: &TestApp) {
         .await;
     assert_eq!(error_code(res, 409).await, "conflict");
     let audit: Value = app
-        .get(&format!("/api/v1/admin/audit?target_id={id}"), &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/admin/audit?target_id={id}"), &admin)
+        .await;
     let actions: Vec<&str> = audit["items"]
         .as_array()
         .unwrap()
@@ -189,12 +181,7 @@ async fn refused_keys_get_openai_401s(app: &TestApp) {
     assert_eq!(complete(app, &secret, ask("hola")).await.status(), 200);
 
     // The owner deactivated: the key stops at once.
-    let users: Value = app
-        .get("/api/v1/admin/users?q=due", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let users: Value = app.get_json("/api/v1/admin/users?q=due", &admin).await;
     let owner = format!(
         "/api/v1/admin/users/{}",
         users["items"][0]["id"].as_str().unwrap()
@@ -318,12 +305,7 @@ async fn completions_whole_and_streamed_relay_what_ollama_says(app: &TestApp) {
         "model_not_found"
     );
     // Not stored by default.
-    let list: Value = app
-        .get("/api/v1/conversations", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/conversations", &admin).await;
     assert!(list["items"].as_array().unwrap().is_empty());
 }
 
@@ -335,7 +317,7 @@ async fn keys_are_limited_to_their_models_rate_and_budget(app: &TestApp) {
         json!({ "name": "small", "owner": ADMIN_EMAIL, "allowed_models": ["llama3.2:1b"] }),
     )
     .await;
-    let models: Value = app.get("/v1/models", &small).await.json().await.unwrap();
+    let models: Value = app.get_json("/v1/models", &small).await;
     let ids: Vec<&str> = models["data"]
         .as_array()
         .unwrap()
@@ -391,12 +373,7 @@ async fn keys_are_limited_to_their_models_rate_and_budget(app: &TestApp) {
         "insufficient_quota"
     );
     assert!(spent >= 30);
-    let list: Value = app
-        .get("/api/v1/admin/api-keys", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/admin/api-keys", &admin).await;
     let row = list["items"]
         .as_array()
         .unwrap()
@@ -448,12 +425,7 @@ async fn keys_can_store_their_chats_for_supervision(app: &TestApp) {
     let whole: Value = complete(app, &key, body).await.json().await.unwrap();
     let mut list = Value::Null;
     for _ in 0..50 {
-        list = app
-            .get("/api/v1/admin/conversations", &admin)
-            .await
-            .json()
-            .await
-            .unwrap();
+        list = app.get_json("/api/v1/admin/conversations", &admin).await;
         if !list["items"].as_array().unwrap().is_empty() {
             break;
         }
@@ -465,17 +437,14 @@ async fn keys_can_store_their_chats_for_supervision(app: &TestApp) {
     let mut detail = Value::Null;
     for _ in 0..250 {
         detail = app
-            .get(
+            .get_json(
                 &format!(
                     "/api/v1/admin/conversations/{}",
                     conversation["id"].as_str().unwrap()
                 ),
                 &admin,
             )
-            .await
-            .json()
-            .await
-            .unwrap();
+            .await;
         if detail["messages"][1]["status"] == "complete" {
             break;
         }

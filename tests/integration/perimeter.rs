@@ -176,7 +176,7 @@ async fn conversations_are_renamed_and_closed_only_by_their_owner(app: &TestApp)
         .patch_json(&path, &bob, json!({ "status": "closed" }))
         .await;
     assert_eq!(res.status(), 404);
-    let detail: Value = app.get(&path, &alice).await.json().await.unwrap();
+    let detail: Value = app.get_json(&path, &alice).await;
     assert_eq!(
         (
             detail["conversation"]["title"].as_str(),

@@ -92,7 +92,7 @@ fn forge(claims: Value, alg: Algorithm, secret: &str) -> String {
 
 async fn forged_and_expired_tokens_are_refused(app: &TestApp) {
     let (access, _) = login_pair(app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let me: Value = app.get("/api/v1/me", &access).await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/me", &access).await;
     let now = chrono::Utc::now().timestamp();
     let claims = |exp: i64, iss: &str, aud: &str| json!({ "sub": me["id"], "role": "admin", "iss": iss, "aud": aud, "iat": now - 10, "exp": exp });
     let valid = forge(
@@ -203,12 +203,7 @@ async fn roles_are_checked_on_every_request(app: &TestApp) {
         assert_eq!(error_code(res, 403).await, "forbidden");
     }
     let admin = app.admin_token().await;
-    let users: Value = app
-        .get("/api/v1/admin/users", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let users: Value = app.get_json("/api/v1/admin/users", &admin).await;
     let id_of = |email: &str| {
         users["items"]
             .as_array()

@@ -120,6 +120,12 @@ impl Caller {
         self.checked.is_some()
     }
 
+    /// While the account has not been read: when the access token was issued (ms), for a
+    /// write that checks the account itself, in the same transaction (`db::turns`).
+    pub fn unread_token_issued_at(&self) -> Option<i64> {
+        self.checked.is_none().then_some(self.issued_at_ms)
+    }
+
     /// Reads the account, once: it must exist, be active, and not have ended its sessions
     /// since the token was issued.
     pub async fn check(&mut self, state: &AppState) -> Result<&AuthUser, AppError> {

@@ -157,6 +157,7 @@ async fn store_exchange(
         conversation: TurnConversation::New {
             user_id,
             summary: &conversation,
+            token_issued_at: None,
         },
         question_id: &question_id,
         question,

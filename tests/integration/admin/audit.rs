@@ -40,7 +40,7 @@ async fn every_admin_action_is_audited(app: &TestApp) {
     )
     .await;
     // A refused action leaves no entry.
-    let me: Value = app.get("/api/v1/me", &admin).await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/me", &admin).await;
     let res = app
         .patch_json(
             &format!("/api/v1/admin/users/{}", me["id"].as_str().unwrap()),

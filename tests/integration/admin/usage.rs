@@ -23,12 +23,7 @@ async fn usage_equals_the_sums_of_the_stored_answers(app: &TestApp) {
     let (mut prompt, mut completion, mut messages, mut failed) = (0, 0, 0, 0);
     let mut per_user = std::collections::HashMap::new();
     for (email, token) in [("uso@energyapp.test", &user), (ADMIN_EMAIL, &admin)] {
-        let list: Value = app
-            .get("/api/v1/conversations", token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let list: Value = app.get_json("/api/v1/conversations", token).await;
         for c in list["items"].as_array().unwrap() {
             let detail = app.conversation(c["id"].as_str().unwrap(), token).await;
             for m in detail["messages"].as_array().unwrap() {

@@ -147,12 +147,7 @@ async fn users_are_filtered_sorted_and_paged(app: &TestApp) {
     .await;
     let row = &found["items"][0];
     assert_eq!(row["conversations"], 2);
-    let list: Value = app
-        .get("/api/v1/conversations", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/conversations", &token).await;
     let mut tokens = 0;
     for c in list["items"].as_array().unwrap() {
         let detail = app.conversation(c["id"].as_str().unwrap(), &token).await;
@@ -241,7 +236,7 @@ async fn accounts_are_created_and_passwords_reset(app: &TestApp) {
 
 async fn admins_cannot_lock_themselves_out(app: &TestApp) {
     let admin = app.admin_token().await;
-    let me: Value = app.get("/api/v1/me", &admin).await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/me", &admin).await;
     let path = format!("/api/v1/admin/users/{}", me["id"].as_str().unwrap());
     for change in [json!({ "active": false }), json!({ "role": "user" })] {
         let res = app.patch_json(&path, &admin, change).await;
@@ -262,11 +257,8 @@ async fn admins_cannot_lock_themselves_out(app: &TestApp) {
         .await;
     assert_eq!(error_code(res, 409).await, "conflict");
     let admins: Value = app
-        .get("/api/v1/admin/users?role=admin&active=true", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/admin/users?role=admin&active=true", &admin)
+        .await;
     assert_eq!(admins["items"].as_array().unwrap().len(), 1);
     let res = app
         .patch_json(
