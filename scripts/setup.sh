@@ -2,13 +2,16 @@
 # Installs what building energyapp-llm needs, from the package registries only, skipping what
 # is already there:  the pinned Rust toolchain (rust-toolchain.toml) with the wasm32 target,
 # cargo-leptos (built with no_downloads), the wasm-bindgen CLI matching Cargo.lock, and
-# wasm-opt (Debian's binaryen) for release builds.
+# wasm-opt for release builds: Binaryen from the npm registry (it runs on Node.js), linked into
+# ~/.cargo/bin. Not Debian's binaryen: its version 108 rewrites the module so that the JS
+# wasm-bindgen generates cannot start it in the browser (docs/BENCHMARKS.md, "Bundle").
 #   scripts/setup.sh          build tools
 #   scripts/setup.sh --test   also the test tools: Debian's chromium, caddy and fail2ban, the end2end npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_LEPTOS_VERSION=0.3.11
+BINARYEN_VERSION=132.0.0
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
@@ -48,7 +51,15 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo +"$TOOLCHAIN" install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-command -v wasm-opt >/dev/null || apt_install binaryen
+binaryen_major=${BINARYEN_VERSION%%.*}
+if ! wasm-opt --version 2>/dev/null | grep -q "version $binaryen_major\b"; then
+  command -v npm >/dev/null || apt_install nodejs npm
+  tools="${XDG_DATA_HOME:-$HOME/.local/share}/energyapp-llm/binaryen-$BINARYEN_VERSION"
+  say "npm: installing binaryen $BINARYEN_VERSION (wasm-opt) into $tools"
+  npm install --prefix "$tools" --no-save --no-audit --no-fund --loglevel=error "binaryen@$BINARYEN_VERSION"
+  mkdir -p "${CARGO_HOME:-$HOME/.cargo}/bin"
+  ln -sf "$tools/node_modules/binaryen/bin/wasm-opt" "${CARGO_HOME:-$HOME/.cargo}/bin/wasm-opt"
+fi
 
 if [ "${1:-}" = "--test" ]; then
   # chromium: Playwright; caddy: the reverse-proxy tests run the repo's Caddyfile;

@@ -18,8 +18,13 @@ cargo clippy --features ssr --all-targets -- -D warnings
 step "lint: browser (WASM) build"
 cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
-step "build: server + site bundle (cargo leptos build)"
-cargo leptos build
+# The browser tests run the WASM people download: built in release (wasm-opt, pre-compressed)
+# as `scripts/run.sh` and the deployment build it. The server stays a debug build, shared
+# with the tests below.
+step "build: site bundle, release (cargo leptos build --release --frontend-only)"
+cargo leptos build --release --precompress --frontend-only
+step "build: server (cargo leptos build --server-only)"
+cargo leptos build --server-only
 
 step "unit tests"
 timeout 10m cargo test --features ssr --lib
