@@ -4,7 +4,7 @@
 # cargo-leptos (built with no_downloads), the wasm-bindgen CLI matching Cargo.lock, and
 # wasm-opt for release builds: Binaryen from the npm registry (it runs on Node.js), linked into
 # ~/.cargo/bin. Not Debian's binaryen: its version 108 rewrites the module so that the JS
-# wasm-bindgen generates cannot start it in the browser (docs/BENCHMARKS.md, "Bundle").
+# wasm-bindgen generates cannot start it in the browser (docs/BENCHMARKS.md, "the release WASM did not start; type-erased views").
 #   scripts/setup.sh          build tools
 #   scripts/setup.sh --test   also the test tools: Debian's chromium, caddy and fail2ban, the end2end npm packages
 set -euo pipefail

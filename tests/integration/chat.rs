@@ -395,6 +395,65 @@ async fn an_ended_answer_is_there_for_the_very_next_request(app: &TestApp) {
     }
 }
 
+/// An answer moves its conversation to the top of its owner's list when it ends: a conversation
+/// started meanwhile does not keep it down. Stored with the answer, so once the conversation
+/// can be read after `done`, the list has it first.
+async fn an_answer_moves_its_conversation_to_the_top(app: &TestApp) {
+    let token = app.admin_token().await;
+    let slow = app
+        .post_json(
+            "/api/v1/chat",
+            &token,
+            json!({ "message": "la lenta [sim tokens=10 delay_ms=40]" }),
+        )
+        .await;
+    let mut slow = Events::new(slow);
+    let Some(StreamEvent::Meta(slow_meta)) = slow.next().await else {
+        panic!("the first event is meta")
+    };
+    // A conversation started while the answer streams (empty: the test server answers one
+    // question at a time).
+    let res = app
+        .post_json("/api/v1/conversations", &token, json!({ "title": "nueva" }))
+        .await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let newer = created["id"].as_str().unwrap().to_string();
+    let ids = |list: &Value| -> Vec<String> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let list: Value = app.get_json("/api/v1/conversations", &token).await;
+    assert_eq!(
+        ids(&list),
+        [newer.clone(), slow_meta.conversation_id.clone()],
+        "the newer conversation first while the other answer streams: {list}"
+    );
+
+    let rest = slow.rest().await;
+    let Some(StreamEvent::Done(done)) = rest.last() else {
+        panic!("ends with done: {rest:?}")
+    };
+    assert_eq!(done.status.as_str(), "complete");
+    // Reading the conversation waits for its answer's final write.
+    let detail = app.conversation(&slow_meta.conversation_id, &token).await;
+    assert_eq!(detail["messages"][1]["status"], "complete", "{detail}");
+    let list: Value = app.get_json("/api/v1/conversations", &token).await;
+    assert_eq!(
+        ids(&list),
+        [slow_meta.conversation_id.clone(), newer],
+        "the conversation whose answer ended last first: {list}"
+    );
+    assert!(
+        list["items"][0]["updated_at"].as_str() > list["items"][1]["updated_at"].as_str(),
+        "{list}"
+    );
+}
+
 /// Whoever hears of a turn finds it: the conversation, its question and the answer (streaming)
 /// are there as soon as the `meta` event arrives, and the conversation is in its owner's list.
 async fn a_new_conversation_is_there_as_soon_as_its_meta_arrives(app: &TestApp) {
@@ -499,4 +558,5 @@ on_both_backends!(
     an_ended_answer_is_there_for_the_very_next_request,
     a_new_conversation_is_there_as_soon_as_its_meta_arrives,
     a_turn_that_cannot_be_stored_is_an_error_and_leaves_nothing,
+    an_answer_moves_its_conversation_to_the_top,
 );

@@ -11,6 +11,7 @@ mod cli;
 mod conversations;
 mod deploy;
 mod faults;
+mod first_start;
 mod health;
 mod instances;
 mod live;

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     model::MessageStatus,
     server::{
-        db::{conversations, messages},
+        db::messages,
         metrics,
         ollama::{OllamaError, wire::ChatChunk, wire::ChatRequest},
         state::AppState,
@@ -255,10 +255,16 @@ pub async fn run(
     if state.cluster.is_none() {
         announce(&live, announcement.take());
     }
-    let finished = messages::finish(
-        &state.db, &id, &content, status, &meta_json, &counted, &ended_at,
-    );
-    if let Err(err) = finished.await {
+    let ended = messages::Ended {
+        conversation_id: &meta.conversation_id,
+        message_id: &id,
+        content: &content,
+        status,
+        meta: &meta_json,
+        usage: &counted,
+        at: &ended_at,
+    };
+    if let Err(err) = messages::finish(&state.db, &ended).await {
         tracing::error!(error = %err, message = %id, "could not store the answer");
     }
     if let Some(key_id) = &key_id {
@@ -277,8 +283,6 @@ pub async fn run(
     }
     announce(&live, announcement);
     drop(writing);
-    // The conversation's activity time (for the lists' order) is not worth holding anyone up.
-    let _ = conversations::touch(&state.db, &meta.conversation_id, &ended_at).await;
 }
 
 /// Tells the listeners how the answer ended and frees the conversation for its next question.

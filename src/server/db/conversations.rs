@@ -128,14 +128,17 @@ pub fn escape_like(text: &str) -> String {
     out
 }
 
-/// Marks activity so the conversation sorts first.
 /// Marks a conversation active at `at` (never moving its activity time back): the lists
 /// order by it.
-pub async fn touch(db: &Db, id: &str, at: &str) -> Result<(), AppError> {
+pub async fn touch(
+    conn: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    id: &str,
+    at: &str,
+) -> Result<(), AppError> {
     sqlx::query("update conversations set updated_at = $1 where id = $2 and updated_at < $1")
         .bind(at)
         .bind(id)
-        .execute(&db.pool)
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -70,32 +70,39 @@ pub async fn checkpoint_many(
     Ok(())
 }
 
-/// Ends a streaming message: its final text, status, metadata (JSON) and Ollama's counts.
-/// Stores an answer as it ended, at `ended_at` (when its client was told, not when this write
-/// lands).
-pub async fn finish(
-    db: &Db,
-    id: &str,
-    content: &str,
-    status: MessageStatus,
-    meta: &serde_json::Value,
-    usage: &Usage,
-    ended_at: &str,
-) -> Result<(), AppError> {
+/// How an answer ended, as stored.
+pub struct Ended<'a> {
+    pub conversation_id: &'a str,
+    pub message_id: &'a str,
+    pub content: &'a str,
+    pub status: MessageStatus,
+    /// Metadata (JSON): the model, and Ollama's counts or why it ended.
+    pub meta: &'a serde_json::Value,
+    pub usage: &'a Usage,
+    /// When its client was told, not when this write lands.
+    pub at: &'a str,
+}
+
+/// Stores an answer as it ended, and marks its conversation active at that time (the lists
+/// order by it), in one transaction: one write per answer instead of two.
+pub async fn finish(db: &Db, ended: &Ended<'_>) -> Result<(), AppError> {
+    let mut tx = db.pool.begin().await?;
     sqlx::query(
         "update messages set content = $1, status = $2, meta = $3, prompt_tokens = $4, \
          completion_tokens = $5, generation_ms = $6, updated_at = $7 where id = $8",
     )
-    .bind(content)
-    .bind(status.as_str())
-    .bind(meta.to_string())
-    .bind(usage.prompt_tokens as i64)
-    .bind(usage.completion_tokens as i64)
-    .bind(usage.total_duration_ms.round() as i64)
-    .bind(ended_at)
-    .bind(id)
-    .execute(&db.pool)
+    .bind(ended.content)
+    .bind(ended.status.as_str())
+    .bind(ended.meta.to_string())
+    .bind(ended.usage.prompt_tokens as i64)
+    .bind(ended.usage.completion_tokens as i64)
+    .bind(ended.usage.total_duration_ms.round() as i64)
+    .bind(ended.at)
+    .bind(ended.message_id)
+    .execute(&mut *tx)
     .await?;
+    super::conversations::touch(&mut *tx, ended.conversation_id, ended.at).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -168,10 +168,16 @@ async fn store_exchange(
     turns::store(&state.db, &rows).await?;
     let meta = json!({ "model": model, "usage": usage, "via": "openai_api", "api_key": key_name, "end_user": end_user });
     let ended_at = crate::server::db::now();
-    messages::finish(
-        &state.db, &answer_id, answer, status, &meta, usage, &ended_at,
-    )
-    .await
+    let ended = messages::Ended {
+        conversation_id: &conversation.id,
+        message_id: &answer_id,
+        content: answer,
+        status,
+        meta: &meta,
+        usage,
+        at: &ended_at,
+    };
+    messages::finish(&state.db, &ended).await
 }
 
 fn openai_usage(u: &Usage) -> Value {
