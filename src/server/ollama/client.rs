@@ -1,9 +1,14 @@
-//! Streaming `POST /api/chat` and `GET /api/tags` over reqwest.
+//! Streaming `POST /api/chat` and `GET /api/tags` over hyper (pooled HTTP/1 connections).
 
 use std::{pin::Pin, time::Duration};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use http_body_util::{BodyDataStream, BodyExt, Full, Limited};
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::TokioExecutor,
+};
 
 use super::{
     OllamaError,
@@ -14,12 +19,19 @@ use super::{
 /// A handle to one Ollama server. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct OllamaClient {
-    http: reqwest::Client,
+    http: Client<HttpConnector, Full<Bytes>>,
     host: String,
     idle_timeout: Duration,
 }
 
-type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
+
+/// Read buffer of a connection to Ollama. An answer arrives as lines of ~150 bytes; hyper's
+/// adaptive buffer grew to ~20 KB per connection, most of the memory of many answers at once.
+const READ_BUFFER: usize = 4096;
+
+/// Largest error body read from Ollama.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// The chunks of one answer, read as they arrive. Dropping it closes the connection, which
 /// makes Ollama stop generating.
@@ -32,12 +44,13 @@ pub struct ChatStream {
 
 impl OllamaClient {
     pub fn new(host: &str, connect_timeout: Duration, idle_timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .tcp_nodelay(true)
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(connect_timeout));
+        connector.set_nodelay(true);
+        let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .unwrap_or_default();
+            .http1_read_buf_exact_size(READ_BUFFER)
+            .build(connector);
         OllamaClient {
             http,
             host: host.trim_end_matches('/').to_string(),
@@ -49,31 +62,47 @@ impl OllamaClient {
         &self.host
     }
 
-    fn unreachable(&self, err: &reqwest::Error) -> OllamaError {
+    fn unreachable(&self, reason: String) -> OllamaError {
         OllamaError::Unreachable {
             host: self.host.clone(),
-            reason: root_cause(err),
+            reason,
         }
+    }
+
+    fn request(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<http::Request<Full<Bytes>>, OllamaError> {
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.host));
+        if !body.is_empty() {
+            builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        builder
+            .body(Full::new(body))
+            .map_err(|e| self.unreachable(root_cause(&e)))
     }
 
     /// Starts an answer. Returns once Ollama has accepted the request (status received).
     pub async fn chat(&self, request: &ChatRequest) -> Result<ChatStream, OllamaError> {
+        let body = serde_json::to_vec(request).map_err(|e| OllamaError::Protocol(e.to_string()))?;
         let send = self
             .http
-            .post(format!("{}/api/chat", self.host))
-            .json(request)
-            .send();
+            .request(self.request(http::Method::POST, "/api/chat", body.into())?);
         let asked = std::time::Instant::now();
         let response = tokio::time::timeout(self.idle_timeout, send)
             .await
             .map_err(|_| OllamaError::IdleTimeout(self.idle_timeout.as_secs()))?
-            .map_err(|e| self.unreachable(&e))?;
+            .map_err(|e| self.unreachable(root_cause(&e)))?;
         crate::server::metrics::global()
             .ollama_chat_latency
             .observe(asked.elapsed().as_secs_f64());
         let status = response.status();
         if !status.is_success() {
-            let message = error_message(response).await;
+            let message = error_message(response.into_body()).await;
             return Err(if status.as_u16() == 404 {
                 OllamaError::ModelNotFound(request.model.clone())
             } else {
@@ -84,7 +113,7 @@ impl OllamaClient {
             });
         }
         Ok(ChatStream {
-            body: Box::pin(response.bytes_stream()),
+            body: Box::pin(BodyDataStream::new(response.into_body())),
             lines: LineBuffer::default(),
             idle_timeout: self.idle_timeout,
             finished: false,
@@ -94,28 +123,36 @@ impl OllamaClient {
     /// The installed models.
     pub async fn tags(&self) -> Result<Vec<ModelInfo>, OllamaError> {
         let asked = std::time::Instant::now();
-        let response = self
-            .http
-            .get(format!("{}/api/tags", self.host))
-            .timeout(Duration::from_secs(10))
-            .send()
+        let request = self.request(http::Method::GET, "/api/tags", Bytes::new())?;
+        let read = async {
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| self.unreachable(root_cause(&e)))?;
+            crate::server::metrics::global()
+                .ollama_tags_latency
+                .observe(asked.elapsed().as_secs_f64());
+            let status = response.status();
+            if !status.is_success() {
+                return Err(OllamaError::Status {
+                    status: status.as_u16(),
+                    message: error_message(response.into_body()).await,
+                });
+            }
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| self.unreachable(root_cause(&e)))?
+                .to_bytes();
+            let tags: TagsResponse =
+                serde_json::from_slice(&body).map_err(|e| OllamaError::Protocol(e.to_string()))?;
+            Ok(tags.models)
+        };
+        tokio::time::timeout(Duration::from_secs(10), read)
             .await
-            .map_err(|e| self.unreachable(&e))?;
-        crate::server::metrics::global()
-            .ollama_tags_latency
-            .observe(asked.elapsed().as_secs_f64());
-        if !response.status().is_success() {
-            let status = response.status().as_u16();
-            return Err(OllamaError::Status {
-                status,
-                message: error_message(response).await,
-            });
-        }
-        let tags: TagsResponse = response
-            .json()
-            .await
-            .map_err(|e| OllamaError::Protocol(e.to_string()))?;
-        Ok(tags.models)
+            .map_err(|_| self.unreachable("no answer within 10 s".into()))?
     }
 }
 
@@ -159,14 +196,18 @@ impl ChatStream {
     }
 }
 
-async fn error_message(response: reqwest::Response) -> String {
-    let text = response.text().await.unwrap_or_default();
+async fn error_message(body: hyper::body::Incoming) -> String {
+    let bytes = match Limited::new(body, ERROR_BODY_LIMIT).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let text = String::from_utf8_lossy(&bytes);
     serde_json::from_str::<ErrorBody>(&text)
         .map(|b| b.error)
-        .unwrap_or(text)
+        .unwrap_or_else(|_| text.into_owned())
 }
 
-fn root_cause(err: &reqwest::Error) -> String {
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut source: &dyn std::error::Error = err;
     while let Some(next) = source.source() {
         source = next;
