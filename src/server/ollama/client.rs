@@ -27,7 +27,8 @@ pub struct OllamaClient {
 type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
 
 /// Read buffer of a connection to Ollama. An answer arrives as lines of ~150 bytes; hyper's
-/// adaptive buffer grew to ~20 KB per connection, most of the memory of many answers at once.
+/// adaptive buffer grew to ~20 KB per connection, most of the memory of many answers at once
+/// (docs/BENCHMARKS.md). It also bounds a response's head, which from Ollama is ~150 bytes.
 const READ_BUFFER: usize = 4096;
 
 /// Largest error body read from Ollama.
