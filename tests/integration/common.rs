@@ -394,6 +394,19 @@ pub async fn drop_postgres_database(base: &str, name: &str) {
     pool.close().await;
 }
 
+/// Waits until the server at `base` answers `/health` with a success (up to 15 s).
+pub async fn wait_until_healthy(base: &str) {
+    for _ in 0..300 {
+        if let Ok(res) = reqwest::get(format!("{base}/health")).await
+            && res.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server at {base} did not become healthy");
+}
+
 /// Fails a scenario that runs for more than two minutes (a hang must fail, not stall CI).
 pub async fn within_time_limit(scenario: impl std::future::Future<Output = ()>) {
     tokio::time::timeout(std::time::Duration::from_secs(120), scenario)

@@ -57,15 +57,8 @@ impl Serve {
             base: format!("http://127.0.0.1:{port}"),
             stdout,
         };
-        for _ in 0..300 {
-            if let Ok(res) = reqwest::get(format!("{}/health", serve.base)).await
-                && res.status().is_success()
-            {
-                return serve;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not become healthy");
+        crate::common::wait_until_healthy(&serve.base).await;
+        serve
     }
 
     /// The lines printed up to the first with `label` (printed before the server listens, so

@@ -67,15 +67,8 @@ async fn spawn_server(
         child,
         base: format!("http://127.0.0.1:{port}"),
     };
-    for _ in 0..300 {
-        if let Ok(res) = reqwest::get(format!("{}/health", server.base)).await
-            && res.status().is_success()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not become healthy");
+    crate::common::wait_until_healthy(&server.base).await;
+    server
 }
 
 impl Server {

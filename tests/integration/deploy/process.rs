@@ -74,15 +74,8 @@ impl AppProcess {
             dir: dir.to_path_buf(),
             database_url,
         };
-        for _ in 0..300 {
-            if let Ok(res) = reqwest::get(format!("{}/health", app.base)).await
-                && res.status().is_success()
-            {
-                return app;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not become healthy");
+        crate::common::wait_until_healthy(&app.base).await;
+        app
     }
 
     /// Logs in through `base` (the app or a proxy in front of it); returns the access token.
