@@ -9,6 +9,9 @@ pub struct LineBuffer {
     buf: Vec<u8>,
     /// Where the unread part of `buf` starts.
     start: usize,
+    /// How much of the unread part is known to hold no `\n`: a long line arriving in many
+    /// reads is searched once, not again from its start at every read.
+    searched: usize,
 }
 
 impl LineBuffer {
@@ -24,9 +27,14 @@ impl LineBuffer {
     pub fn next_line(&mut self) -> Option<Vec<u8>> {
         loop {
             let unread = &self.buf[self.start..];
-            let pos = unread.iter().position(|&b| b == b'\n')?;
+            let Some(found) = unread[self.searched..].iter().position(|&b| b == b'\n') else {
+                self.searched = unread.len();
+                return None;
+            };
+            let pos = self.searched + found;
             let mut line = &unread[..pos];
             self.start += pos + 1;
+            self.searched = 0;
             if line.last() == Some(&b'\r') {
                 line = &line[..line.len() - 1];
             }
@@ -40,6 +48,7 @@ impl LineBuffer {
     pub fn take_rest(&mut self) -> Option<Vec<u8>> {
         let mut rest = std::mem::take(&mut self.buf);
         rest.drain(..std::mem::take(&mut self.start));
+        self.searched = 0;
         (!rest.iter().all(u8::is_ascii_whitespace)).then_some(rest)
     }
 }
@@ -59,6 +68,22 @@ mod tests {
         assert_eq!(b.next_line().unwrap(), b"{\"c\":3}");
         assert_eq!(b.next_line(), None);
         assert_eq!(b.take_rest().unwrap(), b"{\"d\"");
+    }
+
+    #[test]
+    fn a_long_line_over_many_reads_comes_whole_then_the_next() {
+        let mut b = LineBuffer::default();
+        for _ in 0..300 {
+            b.push(&[b'x'; 4096]);
+            assert_eq!(b.next_line(), None);
+        }
+        b.push(b"y\n{\"n\":");
+        let line = b.next_line().unwrap();
+        assert_eq!(line.len(), 300 * 4096 + 1);
+        assert!(line.ends_with(b"xy"));
+        assert_eq!(b.next_line(), None);
+        b.push(b"1}\n");
+        assert_eq!(b.next_line().unwrap(), b"{\"n\":1}");
     }
 
     #[test]
