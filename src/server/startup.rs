@@ -17,7 +17,7 @@ use super::{
     },
     backends::{Backends, ModelCatalog},
     bootstrap::{self, AdminBootstrap},
-    chat::{checkpoints::Checkpoints, registry::Generations},
+    chat::{checkpoints::Checkpoints, registry::Generations, turn_writer::TurnWriter},
     cluster::Cluster,
     config::{RunEnv, Settings},
     db::{Backend as DbBackend, Db, messages},
@@ -151,6 +151,7 @@ pub async fn build_state(
     }
     let settings = Arc::new(settings);
     let checkpoints = Checkpoints::start(db.clone());
+    let turns = TurnWriter::start(db.clone());
     Ok(AppState {
         leptos_options,
         bundle,
@@ -163,6 +164,7 @@ pub async fn build_state(
         generations,
         cluster,
         checkpoints,
+        turns,
         settling: Default::default(),
         key_limits: Default::default(),
         shutdown,

@@ -9,7 +9,10 @@ use tokio::sync::watch;
 use super::{
     auth::{jwt::JwtKeys, throttle::LoginThrottle},
     backends::{Backends, ModelCatalog},
-    chat::{checkpoints::Checkpoints, registry::Generations, settling::Settling},
+    chat::{
+        checkpoints::Checkpoints, registry::Generations, settling::Settling,
+        turn_writer::TurnWriter,
+    },
     config::Settings,
     db::Db,
 };
@@ -31,6 +34,8 @@ pub struct AppState {
     pub generations: Generations,
     /// Checkpoints of streaming answers, written in batches.
     pub checkpoints: Checkpoints,
+    /// The turns' first rows (question, empty answer), written in groups on SQLite.
+    pub turns: TurnWriter,
     /// Answers announced as ended whose final write has not landed yet (reads wait for it).
     pub settling: Settling,
     /// Requests per API key in the last minute.

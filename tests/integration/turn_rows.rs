@@ -3,11 +3,14 @@
 
 use energyapp_llm::{
     error::AppError,
+    model::ConversationSummary,
     server::db::{
         new_id,
         turns::{self, TurnConversation, TurnRows},
     },
 };
+use std::sync::Arc;
+
 use sqlx::{Connection, Row};
 
 use crate::{common::TestApp, on_both_backends};
@@ -15,6 +18,8 @@ use crate::{common::TestApp, on_both_backends};
 on_both_backends!(
     a_turn_is_stored_whole_or_not_at_all,
     a_new_conversation_is_stored_only_for_a_usable_account,
+    a_group_of_turns_is_stored_or_refused_turn_by_turn,
+    turns_asked_at_once_are_all_stored_each_with_its_own_answer,
 );
 
 async fn a_turn_is_stored_whole_or_not_at_all(app: &TestApp) {
@@ -241,4 +246,231 @@ async fn a_new_conversation_is_stored_only_for_a_usable_account(app: &TestApp) {
     set("update users set active = $1 where id = $2", 1).await;
     store(user_id.clone()).await.unwrap();
     assert_eq!(stored_for(user_id).await, 6, "usable again, stored whole");
+}
+
+/// Two accounts, one usable (with a stored conversation), one deactivated.
+struct Accounts {
+    usable: String,
+    deactivated: String,
+    conversation: String,
+    /// When their tokens were issued (ms).
+    issued_at: i64,
+}
+
+async fn accounts(app: &TestApp) -> Accounts {
+    let db = &app.state.db;
+    app.user_token("ana@test.local").await;
+    app.user_token("leo@test.local").await;
+    let id_of = |email: &'static str| async move {
+        sqlx::query_scalar::<_, String>("select id from users where email = $1")
+            .bind(email)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap()
+    };
+    let (usable, deactivated) = (id_of("ana@test.local").await, id_of("leo@test.local").await);
+    sqlx::query("update users set active = $1 where id = $2")
+        .bind(0_i64)
+        .bind(&deactivated)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let at = chrono::Utc::now();
+    let summary = turns::new_conversation(new_id(), "Ana".into(), "m".into(), None, at);
+    let (question, answer) = (new_id(), new_id());
+    let first = TurnRows {
+        conversation: TurnConversation::New {
+            user_id: &usable,
+            summary: &summary,
+            token_issued_at: None,
+        },
+        question_id: &question,
+        question: "primera",
+        answer_id: &answer,
+        instance_id: None,
+        at,
+    };
+    turns::store(db, &first).await.unwrap();
+    Accounts {
+        usable,
+        deactivated,
+        conversation: summary.id,
+        issued_at: chrono::Utc::now().timestamp_millis(),
+    }
+}
+
+async fn count(app: &TestApp, sql: &'static str, id: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .bind(id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+const CONVERSATIONS_OF: &str = "select count(*) from conversations where user_id = $1";
+const MESSAGES_IN: &str = "select count(*) from messages where conversation_id = $1";
+const MESSAGES_OF: &str = "select count(*) from messages m join conversations c \
+     on c.id = m.conversation_id where c.user_id = $1";
+
+/// Owned values for a turn's rows, so that a test can build many.
+struct Turn {
+    summary: ConversationSummary,
+    question_id: String,
+    answer_id: String,
+}
+
+impl Turn {
+    fn new() -> Turn {
+        Turn {
+            summary: turns::new_conversation(
+                new_id(),
+                "Nueva".into(),
+                "m".into(),
+                None,
+                chrono::Utc::now(),
+            ),
+            question_id: new_id(),
+            answer_id: new_id(),
+        }
+    }
+
+    /// A new conversation for `user_id`, whose account is checked as the rows are written.
+    fn starting<'a>(&'a self, user_id: &'a str, issued_at: i64) -> TurnRows<'a> {
+        TurnRows {
+            conversation: TurnConversation::New {
+                user_id,
+                summary: &self.summary,
+                token_issued_at: Some(issued_at),
+            },
+            question_id: &self.question_id,
+            question: "¿cuánto?",
+            answer_id: &self.answer_id,
+            instance_id: None,
+            at: chrono::Utc::now(),
+        }
+    }
+
+    /// A turn in the conversation `id`.
+    fn in_conversation<'a>(&'a self, id: &'a str) -> TurnRows<'a> {
+        TurnRows {
+            conversation: TurnConversation::Existing { id, title: "x" },
+            question_id: &self.question_id,
+            question: "¿y ahora?",
+            answer_id: &self.answer_id,
+            instance_id: None,
+            at: chrono::Utc::now(),
+        }
+    }
+}
+
+/// Turns written together (one transaction on SQLite): each is stored whole, or refused or
+/// failed alone. A turn whose account is refused writes nothing; a turn whose statement fails
+/// (an id already taken) fails without taking the others of its group with it.
+async fn a_group_of_turns_is_stored_or_refused_turn_by_turn(app: &TestApp) {
+    let db = &app.state.db;
+    let a = accounts(app).await;
+    let made: Vec<Turn> = (0..5).map(|_| Turn::new()).collect();
+    let unknown = new_id();
+    let group = [
+        made[0].starting(&a.usable, a.issued_at),
+        made[1].starting(&a.deactivated, a.issued_at),
+        made[2].in_conversation(&a.conversation),
+        made[3].starting(&unknown, a.issued_at),
+        made[4].in_conversation(&a.conversation),
+    ];
+    let results = turns::store_group(db, &group).await;
+    let outcome: Vec<&str> = results
+        .iter()
+        .map(|r| match r {
+            Ok(()) => "stored",
+            Err(AppError::Unauthorized) => "refused",
+            Err(_) => "failed",
+        })
+        .collect();
+    assert_eq!(
+        outcome,
+        ["stored", "refused", "stored", "refused", "stored"]
+    );
+    assert_eq!(count(app, CONVERSATIONS_OF, &a.usable).await, 2);
+    assert_eq!(count(app, MESSAGES_IN, &a.conversation).await, 6);
+    assert_eq!(count(app, MESSAGES_IN, &made[0].summary.id).await, 2);
+    assert_eq!(count(app, CONVERSATIONS_OF, &a.deactivated).await, 0);
+    assert_eq!(count(app, MESSAGES_OF, &a.deactivated).await, 0);
+
+    // The second turn reuses the first one's question id: it fails, alone.
+    let more: Vec<Turn> = (0..3).map(|_| Turn::new()).collect();
+    let mut clashing = more[1].starting(&a.usable, a.issued_at);
+    clashing.question_id = &made[0].question_id;
+    let group = [
+        more[0].in_conversation(&a.conversation),
+        clashing,
+        more[2].starting(&a.usable, a.issued_at),
+    ];
+    let results = turns::store_group(db, &group).await;
+    assert!(results[0].is_ok(), "{:?}", results[0]);
+    assert!(
+        results[1].is_err() && !matches!(results[1], Err(AppError::Unauthorized)),
+        "{:?}",
+        results[1]
+    );
+    assert!(results[2].is_ok(), "{:?}", results[2]);
+    assert_eq!(count(app, MESSAGES_IN, &a.conversation).await, 8);
+    assert_eq!(count(app, MESSAGES_IN, &more[1].summary.id).await, 0);
+    assert_eq!(
+        count(
+            app,
+            "select count(*) from conversations where id = $1",
+            &more[1].summary.id
+        )
+        .await,
+        0
+    );
+    assert_eq!(count(app, MESSAGES_IN, &more[2].summary.id).await, 2);
+    assert_eq!(count(app, MESSAGES_OF, &a.usable).await, 12);
+}
+
+/// Many turns asked at once through the server's writer (which groups those that wait on
+/// SQLite): every usable one is stored whole with its answer's empty row, every refused one
+/// gets `Unauthorized` and leaves nothing.
+async fn turns_asked_at_once_are_all_stored_each_with_its_own_answer(app: &TestApp) {
+    let a = Arc::new(accounts(app).await);
+    let mut asked = tokio::task::JoinSet::new();
+    for i in 0..120 {
+        let (state, a) = (app.state.clone(), Arc::clone(&a));
+        asked.spawn(async move {
+            let turn = Turn::new();
+            let (rows, expected) = match i % 4 {
+                0 => (turn.starting(&a.usable, a.issued_at), true),
+                1 => (turn.in_conversation(&a.conversation), true),
+                2 => (turn.starting(&a.deactivated, a.issued_at), false),
+                _ => (turn.starting(&a.usable, a.issued_at), true),
+            };
+            let result = state.turns.store(&rows).await;
+            let answer: Option<String> =
+                sqlx::query_scalar("select status from messages where id = $1")
+                    .bind(&turn.answer_id)
+                    .fetch_optional(&state.db.pool)
+                    .await
+                    .unwrap();
+            (i, expected, result.map_err(|e| format!("{e:?}")), answer)
+        });
+    }
+    let mut stored = 0;
+    while let Some(done) = asked.join_next().await {
+        let (i, expected, result, answer) = done.unwrap();
+        if expected {
+            assert_eq!(result, Ok(()), "turn {i}");
+            assert_eq!(answer.as_deref(), Some("streaming"), "turn {i}");
+            stored += 1;
+        } else {
+            assert_eq!(result, Err("Unauthorized".to_string()), "turn {i}");
+            assert_eq!(answer, None, "turn {i}");
+        }
+    }
+    assert_eq!(stored, 90);
+    assert_eq!(count(app, CONVERSATIONS_OF, &a.usable).await, 1 + 60);
+    assert_eq!(count(app, MESSAGES_IN, &a.conversation).await, 2 + 60);
+    assert_eq!(count(app, MESSAGES_OF, &a.usable).await, 2 * (1 + 90));
+    assert_eq!(count(app, CONVERSATIONS_OF, &a.deactivated).await, 0);
+    assert_eq!(count(app, MESSAGES_OF, &a.deactivated).await, 0);
 }

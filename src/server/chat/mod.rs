@@ -10,5 +10,6 @@ pub mod registry;
 pub mod settling;
 pub mod sse;
 mod turn;
+pub mod turn_writer;
 
 pub use turn::{Turn, TurnRequest, start_turn};

@@ -217,7 +217,7 @@ async fn accept(
         if !created {
             caller.check(state).await?;
         }
-        turns::store(&state.db, &rows).await
+        state.turns.store(&rows).await
     };
     let (connected, stored) = tokio::join!(connect, store);
     let start = match connected {

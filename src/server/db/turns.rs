@@ -4,7 +4,9 @@
 //! One transaction instead of four statements: the turn runs it while Ollama is being called,
 //! and either every row is there or none is. A turn that starts a conversation may also leave
 //! its account's check to it: the rows are then written only if the account is still usable,
-//! read in the same transaction, which saves the first token a separate read.
+//! read in the same transaction, which saves the first token a separate read. On SQLite the
+//! turns that wait for the writer go together, one transaction for the group
+//! ([`store_group`], used by `chat::turn_writer`).
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
@@ -81,12 +83,13 @@ const ACCOUNT_USABLE: &str = "exists (select 1 from users \
 
 /// Writes the turn's rows, all or none.
 pub async fn store(db: &Db, rows: &TurnRows<'_>) -> Result<(), AppError> {
-    let asked = stamp(rows.at);
-    // The answer sorts after its question even when both land in the same microsecond.
-    let answered = stamp(rows.at + Duration::microseconds(1));
     match db.backend {
-        Backend::Sqlite => store_on_sqlite(db, rows, &asked, &answered).await,
+        Backend::Sqlite => store_on_sqlite(db, std::slice::from_ref(rows))
+            .await?
+            .pop()
+            .unwrap_or(Err(AppError::Internal)),
         Backend::Postgres => {
+            let (asked, answered) = stamps(rows);
             let checks_account = matches!(
                 rows.conversation,
                 TurnConversation::New {
@@ -144,83 +147,84 @@ pub async fn store(db: &Db, rows: &TurnRows<'_>) -> Result<(), AppError> {
     }
 }
 
-/// SQLite: the same rows in one trip to the connection's thread instead of four (begin, two
-/// statements, commit), which is most of what the first token would wait for. SQLite gives
-/// `$n` the same argument in every statement of a text, so the statements share theirs; the
-/// transaction is part of the text, and is rolled back here if a statement fails. An account
-/// check guards each statement: in one write transaction they all see the same account.
+/// Writes several turns' rows, each all or none, and says for each whether it was written.
+///
+/// On SQLite the group is one transaction, in one trip to the connection's thread: SQLite
+/// takes one writer at a time, and the pages every turn touches (the messages table and its
+/// indexes, the conversations) are written to the log once for the group instead of once per
+/// turn. A turn whose account is refused writes nothing and gets `Unauthorized`; the others
+/// are written. If a statement fails, the group is rolled back and each turn written alone,
+/// so that only the turn at fault fails. On PostgreSQL the turns are written one by one.
+pub async fn store_group(db: &Db, group: &[TurnRows<'_>]) -> Vec<Result<(), AppError>> {
+    if let [rows] = group {
+        return vec![store(db, rows).await];
+    }
+    if db.backend == Backend::Sqlite {
+        match store_on_sqlite(db, group).await {
+            Ok(results) => return results,
+            Err(err) => {
+                tracing::debug!(error = %err, turns = group.len(), "a group of turns failed; writing each alone");
+            }
+        }
+    }
+    let mut results = Vec::with_capacity(group.len());
+    for rows in group {
+        results.push(store(db, rows).await);
+    }
+    results
+}
+
+/// A value of a turn's SQLite text.
+enum Arg<'a> {
+    Text(Option<&'a str>),
+    Int(Option<i64>),
+}
+
+/// SQLite: the group's rows in one trip to the connection's thread instead of four per turn
+/// (begin, two statements, commit), which is most of what the first token would wait for.
+/// SQLite gives `$n` the same argument in every statement of a text, so a turn's statements
+/// share theirs, numbered after the previous turn's; the transaction is part of the text, and
+/// is rolled back here if a statement fails. An account check guards each statement of a
+/// turn that needs one: in one write transaction they all see the same account, and the turn
+/// then reads how many messages it wrote.
 async fn store_on_sqlite(
     db: &Db,
-    rows: &TurnRows<'_>,
-    asked: &str,
-    answered: &str,
-) -> Result<(), AppError> {
-    let (sql, extra, issued_at) = match &rows.conversation {
-        TurnConversation::New {
-            user_id,
-            summary,
-            token_issued_at,
-        } => {
-            let extra = vec![
-                Some(*user_id),
-                Some(summary.title.as_str()),
-                Some(summary.model.as_str()),
-                summary.system_prompt.as_deref(),
-            ];
-            let conversation = "insert into conversations \
-                 (id, user_id, title, status, model, system_prompt, created_at, updated_at) \
-                 select $2, $8, $9, 'open', $10, $11, $4, $4";
-            let sql = match token_issued_at {
-                None => format!("begin; {conversation}; {MESSAGES}; commit;"),
-                Some(_) => format!(
-                    "begin; {conversation} where {ACCOUNT_USABLE}; \
-                     insert into messages (id, conversation_id, role, content, status, meta, \
-                     created_at, updated_at, instance_id) \
-                     select $1, $2, 'user', $3, 'complete', '{{}}', $4, $4, null \
-                     where {ACCOUNT_USABLE} \
-                     union all select $5, $2, 'assistant', '', 'streaming', '{{}}', $6, $6, $7 \
-                     where {ACCOUNT_USABLE}; select changes() as written; commit;"
-                ),
-            };
-            (sql, extra, *token_issued_at)
-        }
-        TurnConversation::Existing { title, .. } => (
-            format!(
-                "begin; update conversations set updated_at = $4, \
-                 title = case when title = '' then $8 else title end where id = $2; \
-                 {MESSAGES}; commit;"
-            ),
-            vec![Some(*title)],
-            None,
-        ),
-    };
-    let mut query = sqlx::query(&sql)
-        .bind(rows.question_id)
-        .bind(rows.conversation.id())
-        .bind(rows.question)
-        .bind(asked)
-        .bind(rows.answer_id)
-        .bind(answered)
-        .bind(rows.instance_id);
-    for value in extra {
-        query = query.bind(value);
+    group: &[TurnRows<'_>],
+) -> Result<Vec<Result<(), AppError>>, AppError> {
+    let stamps: Vec<(String, String)> = group.iter().map(stamps).collect();
+    let mut sql = String::from("begin; ");
+    let mut args = Vec::new();
+    for (index, (rows, (asked, answered))) in group.iter().zip(&stamps).enumerate() {
+        let base = args.len();
+        let (text, turn_args) = sqlite_turn(rows, index, asked, answered);
+        sql.push_str(&renumbered(&text, base));
+        args.extend(turn_args);
     }
-    if issued_at.is_some() {
-        query = query.bind(issued_at);
+    sql.push_str("commit;");
+    // One turn's text is the same every time and worth keeping prepared; a group's is not.
+    let mut query = sqlx::query(&sql).persistent(group.len() == 1);
+    for arg in args {
+        query = match arg {
+            Arg::Text(value) => query.bind(value),
+            Arg::Int(value) => query.bind(value),
+        };
     }
     let mut conn = db.pool.acquire().await?;
-    // Every statement runs (`fetch_all`); a guarded text also reads how many messages its
+    // Every statement runs (`fetch_all`); a guarded turn also reads how many messages its
     // last insert wrote (the driver's count of affected rows is not reset by `begin`).
     match query.fetch_all(&mut *conn).await {
-        Ok(written) => {
-            let refused = match written.first() {
-                Some(row) => row.try_get::<i64, _>("written")? == 0,
-                None => false,
-            };
-            if refused {
-                return Err(AppError::Unauthorized);
+        Ok(read) => {
+            let mut results: Vec<Result<(), AppError>> = group.iter().map(|_| Ok(())).collect();
+            for row in read {
+                let turn = usize::try_from(row.try_get::<i64, _>("turn")?)
+                    .map_err(|_| AppError::Internal)?;
+                if row.try_get::<i64, _>("written")? == 0
+                    && let Some(result) = results.get_mut(turn)
+                {
+                    *result = Err(AppError::Unauthorized);
+                }
             }
-            Ok(())
+            Ok(results)
         }
         Err(err) => {
             // A statement that failed left the transaction open on this connection.
@@ -228,6 +232,95 @@ async fn store_on_sqlite(
             Err(err.into())
         }
     }
+}
+
+/// When a turn's question was asked and its answer row started, as stored.
+fn stamps(rows: &TurnRows<'_>) -> (String, String) {
+    // The answer sorts after its question even when both land in the same microsecond.
+    (stamp(rows.at), stamp(rows.at + Duration::microseconds(1)))
+}
+
+/// One turn's statements on SQLite, with arguments `$1`.. in the order returned: `$1`..`$7`
+/// as in [`MESSAGES`], then the conversation's (`$8`..`$11` for a new one, `$8` the title
+/// for an existing one), then `$12` when the account is checked.
+fn sqlite_turn<'a>(
+    rows: &'a TurnRows<'a>,
+    index: usize,
+    asked: &'a str,
+    answered: &'a str,
+) -> (String, Vec<Arg<'a>>) {
+    let mut args = vec![
+        Arg::Text(Some(rows.question_id)),
+        Arg::Text(Some(rows.conversation.id())),
+        Arg::Text(Some(rows.question)),
+        Arg::Text(Some(asked)),
+        Arg::Text(Some(rows.answer_id)),
+        Arg::Text(Some(answered)),
+        Arg::Text(rows.instance_id),
+    ];
+    let sql = match &rows.conversation {
+        TurnConversation::New {
+            user_id,
+            summary,
+            token_issued_at,
+        } => {
+            args.extend([
+                Arg::Text(Some(*user_id)),
+                Arg::Text(Some(summary.title.as_str())),
+                Arg::Text(Some(summary.model.as_str())),
+                Arg::Text(summary.system_prompt.as_deref()),
+            ]);
+            let conversation = "insert into conversations \
+                 (id, user_id, title, status, model, system_prompt, created_at, updated_at) \
+                 select $2, $8, $9, 'open', $10, $11, $4, $4";
+            match token_issued_at {
+                None => format!("{conversation}; {MESSAGES}; "),
+                Some(issued_at) => {
+                    args.push(Arg::Int(Some(*issued_at)));
+                    format!(
+                        "{conversation} where {ACCOUNT_USABLE}; \
+                         insert into messages (id, conversation_id, role, content, status, \
+                         meta, created_at, updated_at, instance_id) \
+                         select $1, $2, 'user', $3, 'complete', '{{}}', $4, $4, null \
+                         where {ACCOUNT_USABLE} \
+                         union all select $5, $2, 'assistant', '', 'streaming', '{{}}', $6, $6, \
+                         $7 where {ACCOUNT_USABLE}; \
+                         select {index} as turn, changes() as written; "
+                    )
+                }
+            }
+        }
+        TurnConversation::Existing { title, .. } => {
+            args.push(Arg::Text(Some(*title)));
+            format!(
+                "update conversations set updated_at = $4, \
+                 title = case when title = '' then $8 else title end where id = $2; \
+                 {MESSAGES}; "
+            )
+        }
+    };
+    (sql, args)
+}
+
+/// `sql` with every `$n` made `$(n + base)`: a turn's statements after others' in one text.
+fn renumbered(sql: &str, base: usize) -> String {
+    if base == 0 {
+        return sql.to_string();
+    }
+    let mut parts = sql.split('$');
+    let mut out = String::with_capacity(sql.len() + sql.len() / 16);
+    out.push_str(parts.next().unwrap_or_default());
+    for part in parts {
+        let digits = part.bytes().take_while(u8::is_ascii_digit).count();
+        match part[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&format!("${}{}", n + base, &part[digits..])),
+            Err(_) => {
+                out.push('$');
+                out.push_str(part);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -239,9 +332,77 @@ mod tests {
         let at = "2026-11-25T23:59:59.999999Z"
             .parse::<DateTime<Utc>>()
             .unwrap();
-        let (asked, answered) = (stamp(at), stamp(at + Duration::microseconds(1)));
+        let summary = new_conversation("c".into(), "t".into(), "m".into(), None, at);
+        let rows = TurnRows {
+            conversation: TurnConversation::New {
+                user_id: "u",
+                summary: &summary,
+                token_issued_at: None,
+            },
+            question_id: "q",
+            question: "?",
+            answer_id: "a",
+            instance_id: None,
+            at,
+        };
+        let (asked, answered) = stamps(&rows);
         assert_eq!(asked, "2026-11-25T23:59:59.999999Z");
         assert_eq!(answered, "2026-11-26T00:00:00.000000Z");
         assert!(asked < answered);
+    }
+
+    #[test]
+    fn renumbering_shifts_every_placeholder_and_nothing_else() {
+        assert_eq!(
+            renumbered("select $1, $12 where x = $2", 0),
+            "select $1, $12 where x = $2"
+        );
+        assert_eq!(
+            renumbered("select $1, $12, '{}' where x = $2;", 12),
+            "select $13, $24, '{}' where x = $14;"
+        );
+        assert_eq!(renumbered("a $ b $x $9", 3), "a $ b $x $12");
+    }
+
+    #[test]
+    fn each_turn_of_a_group_numbers_its_arguments_after_the_previous_ones() {
+        let at = chrono::Utc::now();
+        let summary = new_conversation("c".into(), "t".into(), "m".into(), None, at);
+        let new = TurnRows {
+            conversation: TurnConversation::New {
+                user_id: "u",
+                summary: &summary,
+                token_issued_at: Some(1),
+            },
+            question_id: "q",
+            question: "?",
+            answer_id: "a",
+            instance_id: None,
+            at,
+        };
+        let existing = TurnRows {
+            conversation: TurnConversation::Existing {
+                id: "c",
+                title: "t",
+            },
+            ..new
+        };
+        let highest = |sql: &str| {
+            sql.split('$')
+                .skip(1)
+                .filter_map(|p| {
+                    let digits = p.bytes().take_while(u8::is_ascii_digit).count();
+                    p[..digits].parse::<usize>().ok()
+                })
+                .max()
+                .unwrap()
+        };
+        let (sql, args) = sqlite_turn(&new, 4, "x", "y");
+        assert_eq!((highest(&sql), args.len()), (12, 12), "{sql}");
+        assert!(sql.contains("select 4 as turn"), "{sql}");
+        let (sql, args) = sqlite_turn(&existing, 5, "x", "y");
+        assert_eq!((highest(&sql), args.len()), (8, 8), "{sql}");
+        assert!(!sql.contains("as turn"), "{sql}");
+        assert_eq!(highest(&renumbered(&sql, 12)), 20);
     }
 }

@@ -165,7 +165,7 @@ async fn store_exchange(
         instance_id: None,
         at,
     };
-    turns::store(&state.db, &rows).await?;
+    state.turns.store(&rows).await?;
     let meta = json!({ "model": model, "usage": usage, "via": "openai_api", "api_key": key_name, "end_user": end_user });
     let ended_at = crate::server::db::now();
     let ended = messages::Ended {
