@@ -474,3 +474,90 @@ async fn turns_asked_at_once_are_all_stored_each_with_its_own_answer(app: &TestA
     assert_eq!(count(app, CONVERSATIONS_OF, &a.deactivated).await, 0);
     assert_eq!(count(app, MESSAGES_OF, &a.deactivated).await, 0);
 }
+
+/// On SQLite, a turn whose request goes away while it waits for the writer is still written
+/// (its question stays, as asked), and its answer's empty row is then removed: no answer will
+/// ever stream into it, and it must not stay `streaming`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_turn_given_up_while_waiting_leaves_its_question_and_no_answer_row() {
+    let app = TestApp::start(crate::common::Backend::Sqlite)
+        .await
+        .unwrap();
+    crate::common::within_time_limit(async {
+        let a = accounts(&app).await;
+        // Another connection holds SQLite's write lock: the writer's next group waits for it.
+        let mut holder = sqlx::AnyConnection::connect(&app.state.settings.database.url)
+            .await
+            .unwrap();
+        sqlx::query("begin immediate")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let first = Turn::new();
+        let first_written = {
+            let (state, conversation) = (app.state.clone(), a.conversation.clone());
+            let (question_id, answer_id) = (first.question_id.clone(), first.answer_id.clone());
+            tokio::spawn(async move {
+                let rows = TurnRows {
+                    conversation: TurnConversation::Existing {
+                        id: &conversation,
+                        title: "x",
+                    },
+                    question_id: &question_id,
+                    question: "primera en cola",
+                    answer_id: &answer_id,
+                    instance_id: None,
+                    at: chrono::Utc::now(),
+                };
+                state.turns.store(&rows).await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // The second turn queues behind the first, and its request goes away.
+        let given_up = Turn::new();
+        let rows = given_up.in_conversation(&a.conversation);
+        let waited = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            app.state.turns.store(&rows),
+        )
+        .await;
+        assert!(
+            waited.is_err(),
+            "the turn was written while the lock was held"
+        );
+        sqlx::query("commit").execute(&mut holder).await.unwrap();
+        holder.close().await.unwrap();
+        first_written.await.unwrap().unwrap();
+
+        let status = |id: String| {
+            let pool = app.state.db.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, String>("select status from messages where id = $1")
+                    .bind(id)
+                    .fetch_optional(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            status(first.answer_id.clone()).await.as_deref(),
+            Some("streaming")
+        );
+        let mut left = Some(String::new());
+        for _ in 0..100 {
+            left = status(given_up.answer_id.clone()).await;
+            if left.is_none() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(left, None, "the given-up turn's answer row is removed");
+        assert_eq!(
+            status(given_up.question_id.clone()).await.as_deref(),
+            Some("complete"),
+            "its question stays, as asked"
+        );
+    })
+    .await;
+    app.stop().await;
+}
