@@ -125,3 +125,48 @@ test('an admin creates an API key, an app uses it, the admin revokes it', async 
   expect(refused.status()).toBe(401);
   expect((await refused.json()).error.code).toBe('invalid_api_key');
 });
+
+test('an admin sees the backend generating one answer and the next one waiting, then free', async ({ page, request }) => {
+  // The test server's access tokens live 4 s: each call below signs in again.
+  const headers = async () => adminHeaders(request);
+  // Two long answers at once; the demo backend generates one at a time (max_parallel 1).
+  const ids: string[] = [];
+  for (const title of ['Máquina A', 'Máquina B']) {
+    const created = await request.post('/api/v1/conversations', { headers: await headers(), data: { title } });
+    expect(created.status()).toBe(201);
+    ids.push((await created.json()).id as string);
+  }
+  const h = await headers();
+  const asked = ids.map((id, i) =>
+    request.post(`/api/v1/conversations/${id}/messages`, {
+      headers: { ...h, accept: 'text/plain' },
+      data: { content: `respuesta larga ${i} [sim tokens=200 delay_ms=200]` },
+      timeout: 60_000,
+    }),
+  );
+
+  await login(page);
+  await page.goto('/admin/backends');
+  await waitForHydration(page);
+  const row = page.getByTestId('backend-row');
+  await expect(row).toHaveCount(1);
+  await expect(row).toHaveAttribute('data-state', 'healthy');
+  const [inFlight, queued] = [row.locator('td.num').nth(0), row.locator('td.num').nth(1)];
+  await expect(async () => {
+    await page.getByTestId('backends-refresh').click();
+    await expect(inFlight).toHaveText('1 / 1', { timeout: 1_000 });
+    await expect(queued).toHaveText('1', { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
+
+  // Both stopped (the waiting one leaves the line): the backend is free again.
+  for (const id of ids) {
+    const stopped = await request.post(`/api/v1/conversations/${id}/stop`, { headers: await headers() });
+    expect(stopped.ok()).toBeTruthy();
+  }
+  for (const answer of await Promise.all(asked)) expect(answer.ok()).toBeTruthy();
+  await expect(async () => {
+    await page.getByTestId('backends-refresh').click();
+    await expect(inFlight).toHaveText('0 / 1', { timeout: 1_000 });
+    await expect(queued).toHaveText('0', { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
+});
