@@ -543,20 +543,23 @@ async fn sqlite_a_turn_given_up_while_waiting_leaves_its_question_and_no_answer_
             status(first.answer_id.clone()).await.as_deref(),
             Some("streaming")
         );
-        let mut left = Some(String::new());
+        // Its rows are written after the first's, then its answer row removed: wait for both
+        // (before the write, neither row is there).
+        let (mut question, mut answer) = (None, None);
         for _ in 0..100 {
-            left = status(given_up.answer_id.clone()).await;
-            if left.is_none() {
+            question = status(given_up.question_id.clone()).await;
+            answer = status(given_up.answer_id.clone()).await;
+            if question.is_some() && answer.is_none() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        assert_eq!(left, None, "the given-up turn's answer row is removed");
         assert_eq!(
-            status(given_up.question_id.clone()).await.as_deref(),
+            question.as_deref(),
             Some("complete"),
             "its question stays, as asked"
         );
+        assert_eq!(answer, None, "the given-up turn's answer row is removed");
     })
     .await;
     app.stop().await;
