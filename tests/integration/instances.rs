@@ -386,6 +386,18 @@ async fn a_backends_longest_line_holds_across_instances() {
     stop(a, b).await;
 }
 
+/// Reads a waiting answer's events until it is told `place` (it may be told its place again
+/// meanwhile); anything but a place in line fails.
+async fn until_place(events: &mut Events, place: usize) {
+    loop {
+        match events.next().await {
+            Some(StreamEvent::Queued(q)) if q.position == place => return,
+            Some(StreamEvent::Queued(q)) if q.position > place => continue,
+            other => panic!("expected to move up to place {place}, got {other:?}"),
+        }
+    }
+}
+
 /// Asks `app` for a long answer until it is let wait (the seat given up is being removed).
 async fn poll_until_queued(app: &TestApp, token: &str) -> (MetaEvent, usize, Events) {
     for _ in 0..100 {
@@ -405,11 +417,12 @@ async fn places_in_line_count_the_requests_waiting_on_every_instance() {
     };
     within_time_limit(async {
         let token = a.admin_token().await;
-        let (first, _) = answer_started(&a, &token, "primera [sim tokens=2000 delay_ms=20]").await;
+        let (first, _listening) =
+            answer_started(&a, &token, "primera [sim tokens=2000 delay_ms=20]").await;
         // Each waits behind the ones that came before, whichever instance they came to: the
         // second for the backend's slot, the third and fourth in their instances' own lines.
-        let (_, second, _second) = queued(&b, &token, "segunda").await;
-        let (_, third, _third) = queued(&a, &token, "tercera").await;
+        let (_, second, mut second_events) = queued(&b, &token, "segunda").await;
+        let (_, third, mut third_events) = queued(&a, &token, "tercera").await;
         let (_, fourth, mut fourth_events) = queued(&b, &token, "cuarta").await;
         assert_eq!((second, third, fourth), (1, 2, 3));
         assert_eq!(a.sim.stats().in_flight, 1);
@@ -425,13 +438,20 @@ async fn places_in_line_count_the_requests_waiting_on_every_instance() {
             );
         }
 
-        // The first ends: the second or the third gets the slot, and the fourth moves up.
+        // The first ends on the first instance: the slot goes to the second, which came
+        // before the third although the third waits on the instance that freed it; the others
+        // move up.
         let res = a.stop_answer(&first.conversation_id, &token).await;
         assert_eq!(res.status(), 200);
-        match fourth_events.next().await {
-            Some(StreamEvent::Queued(q)) => assert_eq!(q.position, 2),
-            other => panic!("expected a new place, got {other:?}"),
+        loop {
+            match second_events.next().await {
+                Some(StreamEvent::Token(_)) => break,
+                Some(StreamEvent::Queued(_)) => continue,
+                other => panic!("the second should be answered, got {other:?}"),
+            }
         }
+        until_place(&mut third_events, 1).await;
+        until_place(&mut fourth_events, 2).await;
         // Only the one that got the slot called Ollama.
         while a.sim.stats().requests < 2 {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -439,6 +459,97 @@ async fn places_in_line_count_the_requests_waiting_on_every_instance() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert_eq!(a.sim.stats().requests, 2);
         assert!(a.sim.stats().in_flight <= 1);
+    })
+    .await;
+    stop(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_left_by_an_instance_that_is_gone_does_not_hold_up_the_line() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let (first, _listening) =
+            answer_started(&a, &token, "primera [sim tokens=2000 delay_ms=20]").await;
+        // An instance died while its request waited for the slot: its seat is first in line.
+        let report: Value = a.public_json("/health").await;
+        let backend = report["backends"][0]["url"].as_str().unwrap().to_string();
+        sqlx::query(
+            "insert into waiting_requests (id, instance_id, backend, created_at, ready) \
+             values ('left-behind', 'an-instance-that-crashed', $1, '2000-01-01T00:00:00.000000Z', 1)",
+        )
+        .bind(&backend)
+        .execute(&a.state.db.pool)
+        .await
+        .unwrap();
+        let (_, place, mut events) = queued(&b, &token, "segunda").await;
+        assert_eq!(place, 2);
+        // The instance waiting behind it finds it gone within seconds, not at the next sweep
+        // (every 30 s)...
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            until_place(&mut events, 1),
+        )
+        .await
+        .expect("the seat left behind was still first in line after 10 s");
+        // ...and gets the slot when it is freed.
+        let res = a.stop_answer(&first.conversation_id, &token).await;
+        assert_eq!(res.status(), 200);
+        loop {
+            match events.next().await {
+                Some(StreamEvent::Token(_)) => break,
+                Some(StreamEvent::Queued(_)) => continue,
+                other => panic!("the one waiting should be answered, got {other:?}"),
+            }
+        }
+    })
+    .await;
+    stop(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_free_slot_waits_for_the_request_whose_turn_it_is_on_another_instance() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let report: Value = a.public_json("/health").await;
+        let backend = report["backends"][0]["url"].as_str().unwrap().to_string();
+        // A request on the first instance, let through by its own line, is about to take the
+        // backend's free slot.
+        let first_instance = a.state.cluster.as_ref().unwrap().instance_id.clone();
+        sqlx::query(
+            "insert into waiting_requests (id, instance_id, backend, created_at, ready) \
+             values ('ahead', $1, $2, '2000-01-01T00:00:00.000000Z', 1)",
+        )
+        .bind(&first_instance)
+        .bind(&backend)
+        .execute(&a.state.db.pool)
+        .await
+        .unwrap();
+        // One asked on the other instance waits behind it, although the slot is free.
+        let (_, place, mut events) = queued(&b, &token, "segunda").await;
+        assert_eq!(place, 2);
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        assert_eq!(a.sim.stats().requests, 0, "nobody called Ollama");
+        // The one ahead leaves the line: now it is its turn.
+        sqlx::query(
+            "with gone as (delete from waiting_requests where id = 'ahead' returning id) \
+             select pg_notify('ea_line_moved', '') from gone",
+        )
+        .execute(&a.state.db.pool)
+        .await
+        .unwrap();
+        loop {
+            match events.next().await {
+                Some(StreamEvent::Token(_)) => break,
+                Some(StreamEvent::Queued(_)) => continue,
+                other => panic!("it should be answered now, got {other:?}"),
+            }
+        }
     })
     .await;
     stop(a, b).await;

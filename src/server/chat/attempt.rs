@@ -81,15 +81,21 @@ pub async fn place(
                 ticket.hold_seat(
                     cluster
                         .line
-                        .take(backend.url(), backend.max_queue())
+                        .take(backend.url(), backend.max_queue(), false)
                         .await?,
                 );
             }
             Start::Admitted { permit, backend } => {
+                // A free slot is this request's only if no one let through waits for one.
                 let (url, slots) = (backend.url(), backend.max_parallel());
-                match cluster.slots.try_acquire(url, slots).await {
+                let free = if cluster.line.nobody_ready(url).await? {
+                    cluster.slots.try_acquire(url, slots).await
+                } else {
+                    None
+                };
+                match free {
                     Some(slot) => permit.hold(slot),
-                    None => permit.sit(cluster.line.take(url, backend.max_queue()).await?),
+                    None => permit.sit(cluster.line.take(url, backend.max_queue(), true).await?),
                 }
             }
             Start::Connected { .. } => {}
@@ -162,10 +168,16 @@ pub async fn connect(
         if let Some(shared) = shared
             && !permit.has_shared_slot()
         {
-            match shared
-                .try_acquire(backend.url(), backend.max_parallel())
-                .await
-            {
+            // Only a request whose turn it is takes a free slot (see `cluster::line`).
+            let free = match permit.seat_mut() {
+                Some(seat) if seat.turn() != Some(1) => None,
+                _ => {
+                    shared
+                        .try_acquire(backend.url(), backend.max_parallel())
+                        .await
+                }
+            };
+            match free {
                 Some(slot) => permit.hold(slot),
                 None => return Ok(Start::Admitted { permit, backend }),
             }
@@ -222,6 +234,9 @@ pub async fn connected(
             } => {
                 if let Some(shared) = shared {
                     let (url, slots) = (backend.url(), backend.max_parallel());
+                    if let Some(seat) = permit.seat_mut() {
+                        seat.ready().await;
+                    }
                     let slot = shared.acquire(url, slots, permit.seat_mut(), |_| {}).await;
                     permit.hold(slot);
                 }

@@ -100,18 +100,16 @@ pub async fn run(
                         if let Some(cluster) = &state.cluster
                             && !permit.has_shared_slot()
                         {
+                            // In turn with those let through on any instance (`cluster::line`).
                             let (url, slots) = (backend.url(), backend.max_parallel());
-                            let slot = match cluster.slots.try_acquire(url, slots).await {
-                                Some(slot) => slot,
-                                None => {
-                                    let seat = permit.seat_mut();
-                                    let report = |place| live.set_queued(Some(place));
-                                    let waited = cluster.slots.acquire(url, slots, seat, report);
-                                    let slot = or_cancelled!('run, waited);
-                                    live.set_queued(None);
-                                    slot
-                                }
-                            };
+                            if let Some(seat) = permit.seat_mut() {
+                                or_cancelled!('run, seat.ready());
+                            }
+                            let seat = permit.seat_mut();
+                            let report = |place| live.set_queued(Some(place));
+                            let waited = cluster.slots.acquire(url, slots, seat, report);
+                            let slot = or_cancelled!('run, waited);
+                            live.set_queued(None);
                             permit.hold(slot);
                         }
                         match or_cancelled!('run, backend.client().chat(&request)) {

@@ -23,15 +23,7 @@ pub fn key(instance_id: &str) -> i64 {
 /// Marks `interrupted` the answers left `streaming` by instances that are gone (those of live
 /// instances keep going), and removes their seats in the lines; returns how many answers.
 pub async fn recover_abandoned(cluster: &Cluster, db: &Db) -> Result<u64, AppError> {
-    let seated: Vec<String> =
-        sqlx::query_scalar("select distinct instance_id from waiting_requests")
-            .fetch_all(&cluster.pool)
-            .await?;
-    for id in seated {
-        if id != cluster.instance_id && is_gone(&cluster.pool, &id).await? {
-            super::line::forget(&cluster.pool, &id).await?;
-        }
-    }
+    super::line::forget_gone(&cluster.pool, &cluster.instance_id).await?;
     let mut recovered = 0;
     for instance in messages::streaming_instances(db).await? {
         let gone = match instance.as_deref() {
@@ -70,7 +62,7 @@ pub fn spawn_sweeper(cluster: Cluster, db: Db, mut shutdown: watch::Receiver<boo
     });
 }
 
-async fn is_gone(pool: &PgPool, instance_id: &str) -> Result<bool, sqlx::Error> {
+pub(super) async fn is_gone(pool: &PgPool, instance_id: &str) -> Result<bool, sqlx::Error> {
     let mut connection = pool.acquire().await?;
     let free: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
         .bind(key(instance_id))

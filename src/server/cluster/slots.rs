@@ -3,8 +3,10 @@
 //! so a crashed instance's slots are freed with its connection. Freed slots are announced on
 //! `ea_slot_freed`; waiting instances also look again every second (a crash announces nothing).
 //!
-//! One task owns the connection and serves a bounded queue of commands; the local line of each
-//! backend (`chat::queue`) still decides the order inside an instance.
+//! Who takes a freed slot is decided by the backends' lines shared by the instances (`line`):
+//! the requests let through by their instance's own line, in the order they came.
+//!
+//! One task owns the connection and serves a bounded queue of commands.
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
@@ -95,7 +97,8 @@ impl ClusterSlots {
     }
 
     /// Waits for a slot of `backend`, telling `report` the request's place in the line (that
-    /// of its `seat`) whenever it changes.
+    /// of its `seat`, which must be ready) whenever it changes. Freed slots go to the ready
+    /// seats in turn (`line`), not to whichever instance hears first that one is free.
     pub async fn acquire(
         &self,
         backend: &str,
@@ -108,7 +111,11 @@ impl ClusterSlots {
             let freed = self.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
-            if let Some(slot) = self.try_acquire(backend, slots).await {
+            // Only the ready seat whose turn it is (or a request without a seat) takes a slot.
+            let turn = seat.as_deref().map_or(Some(1), LineSeat::turn);
+            if turn == Some(1)
+                && let Some(slot) = self.try_acquire(backend, slots).await
+            {
                 return slot;
             }
             let place = seat.as_deref().map_or(1, LineSeat::place);
