@@ -398,6 +398,35 @@ async fn until_place(events: &mut Events, place: usize) {
     }
 }
 
+/// Reads a waiting answer's events until its first token; anything but a place in line
+/// before it fails.
+async fn until_answered(events: &mut Events) {
+    loop {
+        match events.next().await {
+            Some(StreamEvent::Token(_)) => return,
+            Some(StreamEvent::Queued(_)) => continue,
+            other => panic!("expected the answer to start, got {other:?}"),
+        }
+    }
+}
+
+/// Puts a ready seat `id` of `instance_id` first in the line of `app`'s backend, as a request
+/// let through by that instance and waiting for a slot.
+async fn seat_first_in_line(app: &TestApp, id: &str, instance_id: &str) {
+    let report: Value = app.public_json("/health").await;
+    let backend = report["backends"][0]["url"].as_str().unwrap().to_string();
+    sqlx::query(
+        "insert into waiting_requests (id, instance_id, backend, created_at, ready) \
+         values ($1, $2, $3, '2000-01-01T00:00:00.000000Z', 1)",
+    )
+    .bind(id)
+    .bind(instance_id)
+    .bind(&backend)
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+}
+
 /// Asks `app` for a long answer until it is let wait (the seat given up is being removed).
 async fn poll_until_queued(app: &TestApp, token: &str) -> (MetaEvent, usize, Events) {
     for _ in 0..100 {
@@ -443,13 +472,7 @@ async fn places_in_line_count_the_requests_waiting_on_every_instance() {
         // move up.
         let res = a.stop_answer(&first.conversation_id, &token).await;
         assert_eq!(res.status(), 200);
-        loop {
-            match second_events.next().await {
-                Some(StreamEvent::Token(_)) => break,
-                Some(StreamEvent::Queued(_)) => continue,
-                other => panic!("the second should be answered, got {other:?}"),
-            }
-        }
+        until_answered(&mut second_events).await;
         until_place(&mut third_events, 1).await;
         until_place(&mut fourth_events, 2).await;
         // Only the one that got the slot called Ollama.
@@ -474,16 +497,7 @@ async fn a_seat_left_by_an_instance_that_is_gone_does_not_hold_up_the_line() {
         let (first, _listening) =
             answer_started(&a, &token, "primera [sim tokens=2000 delay_ms=20]").await;
         // An instance died while its request waited for the slot: its seat is first in line.
-        let report: Value = a.public_json("/health").await;
-        let backend = report["backends"][0]["url"].as_str().unwrap().to_string();
-        sqlx::query(
-            "insert into waiting_requests (id, instance_id, backend, created_at, ready) \
-             values ('left-behind', 'an-instance-that-crashed', $1, '2000-01-01T00:00:00.000000Z', 1)",
-        )
-        .bind(&backend)
-        .execute(&a.state.db.pool)
-        .await
-        .unwrap();
+        seat_first_in_line(&a, "left-behind", "an-instance-that-crashed").await;
         let (_, place, mut events) = queued(&b, &token, "segunda").await;
         assert_eq!(place, 2);
         // The instance waiting behind it finds it gone within seconds, not at the next sweep
@@ -497,13 +511,7 @@ async fn a_seat_left_by_an_instance_that_is_gone_does_not_hold_up_the_line() {
         // ...and gets the slot when it is freed.
         let res = a.stop_answer(&first.conversation_id, &token).await;
         assert_eq!(res.status(), 200);
-        loop {
-            match events.next().await {
-                Some(StreamEvent::Token(_)) => break,
-                Some(StreamEvent::Queued(_)) => continue,
-                other => panic!("the one waiting should be answered, got {other:?}"),
-            }
-        }
+        until_answered(&mut events).await;
     })
     .await;
     stop(a, b).await;
@@ -516,20 +524,10 @@ async fn a_free_slot_waits_for_the_request_whose_turn_it_is_on_another_instance(
     };
     within_time_limit(async {
         let token = a.admin_token().await;
-        let report: Value = a.public_json("/health").await;
-        let backend = report["backends"][0]["url"].as_str().unwrap().to_string();
         // A request on the first instance, let through by its own line, is about to take the
         // backend's free slot.
         let first_instance = a.state.cluster.as_ref().unwrap().instance_id.clone();
-        sqlx::query(
-            "insert into waiting_requests (id, instance_id, backend, created_at, ready) \
-             values ('ahead', $1, $2, '2000-01-01T00:00:00.000000Z', 1)",
-        )
-        .bind(&first_instance)
-        .bind(&backend)
-        .execute(&a.state.db.pool)
-        .await
-        .unwrap();
+        seat_first_in_line(&a, "ahead", &first_instance).await;
         // One asked on the other instance waits behind it, although the slot is free.
         let (_, place, mut events) = queued(&b, &token, "segunda").await;
         assert_eq!(place, 2);
@@ -543,13 +541,7 @@ async fn a_free_slot_waits_for_the_request_whose_turn_it_is_on_another_instance(
         .execute(&a.state.db.pool)
         .await
         .unwrap();
-        loop {
-            match events.next().await {
-                Some(StreamEvent::Token(_)) => break,
-                Some(StreamEvent::Queued(_)) => continue,
-                other => panic!("it should be answered now, got {other:?}"),
-            }
-        }
+        until_answered(&mut events).await;
     })
     .await;
     stop(a, b).await;

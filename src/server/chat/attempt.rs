@@ -234,9 +234,6 @@ pub async fn connected(
             } => {
                 if let Some(shared) = shared {
                     let (url, slots) = (backend.url(), backend.max_parallel());
-                    if let Some(seat) = permit.seat_mut() {
-                        seat.ready().await;
-                    }
                     let slot = shared.acquire(url, slots, permit.seat_mut(), |_| {}).await;
                     permit.hold(slot);
                 }

@@ -102,9 +102,6 @@ pub async fn run(
                         {
                             // In turn with those let through on any instance (`cluster::line`).
                             let (url, slots) = (backend.url(), backend.max_parallel());
-                            if let Some(seat) = permit.seat_mut() {
-                                or_cancelled!('run, seat.ready());
-                            }
                             let seat = permit.seat_mut();
                             let report = |place| live.set_queued(Some(place));
                             let waited = cluster.slots.acquire(url, slots, seat, report);

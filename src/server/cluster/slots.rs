@@ -97,7 +97,7 @@ impl ClusterSlots {
     }
 
     /// Waits for a slot of `backend`, telling `report` the request's place in the line (that
-    /// of its `seat`, which must be ready) whenever it changes. Freed slots go to the ready
+    /// of its `seat`, marked ready first) whenever it changes. Freed slots go to the ready
     /// seats in turn (`line`), not to whichever instance hears first that one is free.
     pub async fn acquire(
         &self,
@@ -106,6 +106,9 @@ impl ClusterSlots {
         mut seat: Option<&mut LineSeat>,
         mut report: impl FnMut(usize),
     ) -> ClusterSlot {
+        if let Some(seat) = seat.as_deref_mut() {
+            seat.ready().await;
+        }
         let mut reported = None;
         loop {
             let freed = self.freed.notified();
