@@ -11,7 +11,7 @@
 # Prints a table and writes target/bench/results.json.
 #
 # Environment:
-#   BENCH_POSTGRES_URL   PostgreSQL server for the PostgreSQL half of `queries` (a fresh
+#   BENCH_POSTGRES_URL   PostgreSQL server for the PostgreSQL halves of `relay` and `queries` (a fresh
 #                        database is created and dropped); default
 #                        postgres://postgres@127.0.0.1:5432/postgres, "" to skip
 #   BENCH_SKIP_BUILD=1   use the binaries already built
@@ -33,7 +33,7 @@ args=()
 pg=${BENCH_POSTGRES_URL-postgres://postgres@127.0.0.1:5432/postgres}
 if [ -n "$pg" ]; then
   if command -v pg_isready >/dev/null && ! pg_isready -q -d "$pg"; then
-    echo "PostgreSQL at $pg is not answering: the PostgreSQL half of 'queries' is skipped" >&2
+    echo "PostgreSQL at $pg is not answering: the PostgreSQL halves of relay and queries are skipped" >&2
   else
     args+=(--postgres "$pg")
   fi

@@ -15,6 +15,7 @@ mod proc_stats;
 mod procs;
 mod report;
 mod scenarios;
+mod scratch_db;
 mod seed;
 mod sse;
 mod stats;

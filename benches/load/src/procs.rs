@@ -252,14 +252,19 @@ impl Server {
             .await
             .map_err(BenchError::io("kill -TERM"))?;
         if !sent.success() {
-            return Err(BenchError::Server(format!("kill -TERM {}: {sent}", self.pid)));
+            return Err(BenchError::Server(format!(
+                "kill -TERM {}: {sent}",
+                self.pid
+            )));
         }
         let exited = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await
             .map_err(|_| BenchError::Server("no exit 30 s after SIGTERM".into()))?
             .map_err(BenchError::io("waiting for the server"))?;
         if !exited.success() {
-            return Err(BenchError::Server(format!("exited with {exited} after SIGTERM")));
+            return Err(BenchError::Server(format!(
+                "exited with {exited} after SIGTERM"
+            )));
         }
         Ok(())
     }

@@ -17,8 +17,7 @@ use crate::{
 const S: &str = "concurrency";
 
 pub async fn run(bench: &Bench, report: &mut Report) -> Result<()> {
-    let (mut server, _) =
-        Server::start(&bench.build, &bench.sim, &ServerConfig::default()).await?;
+    let (mut server, _) = Server::start(&bench.build, &bench.sim, &ServerConfig::default()).await?;
     let result = measure(bench, &mut server, report).await;
     if result.is_err() {
         eprintln!("{}", server.log_tail());

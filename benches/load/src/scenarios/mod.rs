@@ -16,7 +16,8 @@ pub struct Bench {
     pub sim: Simulator,
     /// Smaller counts and shorter runs.
     pub quick: bool,
-    /// A PostgreSQL server URL (its `postgres` database) for the PostgreSQL half of `queries`.
+    /// A PostgreSQL server URL (its `postgres` database) for the PostgreSQL halves of `relay`
+    /// and `queries`.
     pub postgres: Option<String>,
 }
 

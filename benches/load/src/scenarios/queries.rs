@@ -12,6 +12,7 @@ use crate::{
     error::{BenchError, Result},
     procs::{ADMIN_EMAIL, ADMIN_PASSWORD, Server, ServerConfig},
     report::{Goal, Report},
+    scratch_db::ScratchDatabase,
     seed::{self, Dialect},
     stats::Sample,
     stored,
@@ -25,9 +26,9 @@ pub async fn run(bench: &Bench, report: &mut Report) -> Result<()> {
     run_on(bench, report, None).await?;
     match &bench.postgres {
         Some(base) => {
-            let (url, name) = create_database(base).await?;
-            let result = run_on(bench, report, Some(url)).await;
-            drop_database(base, &name).await?;
+            let scratch = ScratchDatabase::create(base).await?;
+            let result = run_on(bench, report, Some(scratch.url.clone())).await;
+            scratch.drop().await?;
             result
         }
         None => {
@@ -145,30 +146,4 @@ where
         times.push(request(i).await?.1);
     }
     Ok(Sample::of_ms(times))
-}
-
-async fn create_database(base: &str) -> Result<(String, String)> {
-    let name = format!("energyapp_bench_{}", std::process::id());
-    let pool = stored::connect(base).await?;
-    sqlx::query(&format!("drop database if exists {name}"))
-        .execute(&pool)
-        .await?;
-    sqlx::query(&format!("create database {name}"))
-        .execute(&pool)
-        .await?;
-    pool.close().await;
-    let url = match base.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
-        None => return Err(BenchError::Usage(format!("not a PostgreSQL URL: {base}"))),
-    };
-    Ok((url, name))
-}
-
-async fn drop_database(base: &str, name: &str) -> Result<()> {
-    let pool = stored::connect(base).await?;
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&pool)
-        .await?;
-    pool.close().await;
-    Ok(())
 }

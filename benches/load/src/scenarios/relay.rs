@@ -1,6 +1,7 @@
 //! Scenario 1, relay overhead: time to first token and total time of a 200-token answer through the
 //! app, minus the same asked straight from the simulator; p50 of one stream at a time, p99 of
-//! many concurrent streams.
+//! many concurrent streams. On SQLite, then on PostgreSQL (where the server works as one of
+//! several instances would: its waiting line and slots are shared through the database).
 
 use std::time::Duration;
 
@@ -11,19 +12,45 @@ use crate::{
     error::{BenchError, Result},
     procs::{ADMIN_EMAIL, ADMIN_PASSWORD, Server, ServerConfig},
     report::{Goal, Report},
+    scratch_db::ScratchDatabase,
     stats::Sample,
 };
 
 const S: &str = "relay";
 
 pub async fn run(bench: &Bench, report: &mut Report) -> Result<()> {
-    let (server, _) = Server::start(&bench.build, &bench.sim, &ServerConfig::default()).await?;
-    let result = measure(bench, &server, report).await;
+    run_on(bench, report, "SQLite", None).await?;
+    match &bench.postgres {
+        Some(base) => {
+            let scratch = ScratchDatabase::create(base).await?;
+            let result = run_on(bench, report, "PostgreSQL", Some(scratch.url.clone())).await;
+            scratch.drop().await?;
+            result
+        }
+        None => {
+            report.note(S, "PostgreSQL skipped (no --postgres URL)");
+            Ok(())
+        }
+    }
+}
+
+async fn run_on(
+    bench: &Bench,
+    report: &mut Report,
+    db: &str,
+    database_url: Option<String>,
+) -> Result<()> {
+    let config = ServerConfig {
+        database_url,
+        ..ServerConfig::default()
+    };
+    let (server, _) = Server::start(&bench.build, &bench.sim, &config).await?;
+    let result = measure(bench, &server, report, db).await;
     server.stop().await;
     result
 }
 
-async fn measure(bench: &Bench, server: &Server, report: &mut Report) -> Result<()> {
+async fn measure(bench: &Bench, server: &Server, report: &mut Report, db: &str) -> Result<()> {
     let http = api::http_client();
     let app = App::sign_in(&http, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
     let sim = bench.sim.url.clone();
@@ -46,28 +73,28 @@ async fn measure(bench: &Bench, server: &Server, report: &mut Report) -> Result<
     let (d_total, r_total) = (total(&direct), total(&relayed));
     report.add(
         S,
-        "1 stream: TTFT p50, simulator direct",
+        &format!("{db}: 1 stream: TTFT p50, simulator direct"),
         d_first.p50(),
         "ms",
         None,
     );
     report.add(
         S,
-        "1 stream: TTFT p50, through the app",
+        &format!("{db}: 1 stream: TTFT p50, through the app"),
         r_first.p50(),
         "ms",
         None,
     );
     report.add(
         S,
-        "1 stream: TTFT p50 added by the app",
+        &format!("{db}: 1 stream: TTFT p50 added by the app"),
         r_first.p50() - d_first.p50(),
         "ms",
         Some(Goal::AtMost(1.0)),
     );
     report.add(
         S,
-        "1 stream: 200-token total p50 added by the app",
+        &format!("{db}: 1 stream: 200-token total p50 added by the app"),
         r_total.p50() - d_total.p50(),
         "ms",
         Some(Goal::AtMost(1.0)),
@@ -75,7 +102,7 @@ async fn measure(bench: &Bench, server: &Server, report: &mut Report) -> Result<
     report.note(
         S,
         format!(
-            "1 stream: {runs} runs each way, 200 tokens 5 ms apart; simulator total p50 {:.1} ms",
+            "{db}: 1 stream: {runs} runs each way, 200 tokens 5 ms apart; simulator total p50 {:.1} ms",
             d_total.p50()
         ),
     );
@@ -100,7 +127,7 @@ async fn measure(bench: &Bench, server: &Server, report: &mut Report) -> Result<
             report.note(
                 S,
                 format!(
-                    "{n} streams via {who}: {} errors: {}",
+                    "{db}: {n} streams via {who}: {} errors: {}",
                     batch.errors.len(),
                     batch.error_summary()
                 ),
@@ -114,7 +141,7 @@ async fn measure(bench: &Bench, server: &Server, report: &mut Report) -> Result<
     }
     let (d_first, r_first) = (first(&direct.ok), first(&relayed.ok));
     let (d_total, r_total) = (total(&direct.ok), total(&relayed.ok));
-    let label = |what: &str| format!("{n} streams: {what}");
+    let label = |what: &str| format!("{db}: {n} streams: {what}");
     report.add(
         S,
         &label("TTFT p99, simulator direct"),
@@ -157,6 +184,6 @@ async fn measure(bench: &Bench, server: &Server, report: &mut Report) -> Result<
         "",
         Some(Goal::AtMost(0.0)),
     );
-    report.note(S, format!("{n} streams: 200 tokens 20 ms apart, starts spread over {} s; peak concurrent {} (app), {} (direct)", spread.as_secs(), relayed.peak_concurrent(), direct.peak_concurrent()));
+    report.note(S, format!("{db}: {n} streams: 200 tokens 20 ms apart, starts spread over {} s; peak concurrent {} (app), {} (direct)", spread.as_secs(), relayed.peak_concurrent(), direct.peak_concurrent()));
     Ok(())
 }
