@@ -9,6 +9,7 @@ mod backends;
 mod chat;
 mod cli;
 mod conversations;
+mod db_pool;
 mod deploy;
 mod faults;
 mod first_start;

@@ -88,12 +88,7 @@ pub async fn place(
             Start::Admitted { permit, backend } => {
                 // A free slot is this request's only if no one let through waits for one.
                 let (url, slots) = (backend.url(), backend.max_parallel());
-                let free = if cluster.line.nobody_ready(url).await? {
-                    cluster.slots.try_acquire(url, slots).await
-                } else {
-                    None
-                };
-                match free {
+                match cluster.slots.try_acquire_unless_ready(url, slots).await {
                     Some(slot) => permit.hold(slot),
                     None => permit.sit(cluster.line.take(url, backend.max_queue(), true).await?),
                 }

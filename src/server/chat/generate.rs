@@ -85,7 +85,6 @@ pub async fn run(
                             live.set_queued(ticket.position());
                             or_cancelled!('run, ticket.moved());
                         }
-                        live.set_queued(None);
                         let Some(permit) = ticket.into_permit() else {
                             break 'run Ending::Failed(OllamaError::ConnectionCut);
                         };
@@ -106,7 +105,6 @@ pub async fn run(
                             let report = |place| live.set_queued(Some(place));
                             let waited = cluster.slots.acquire(url, slots, seat, report);
                             let slot = or_cancelled!('run, waited);
-                            live.set_queued(None);
                             permit.hold(slot);
                         }
                         match or_cancelled!('run, backend.client().chat(&request)) {
@@ -128,6 +126,10 @@ pub async fn run(
                     }
                 };
             };
+            // No longer waiting: the place in line is kept until then, so that a request let
+            // through by this instance's line that waits on for a slot shared with other
+            // instances is not reported as moving out of line and back in.
+            live.set_queued(None);
 
             let checkpoint_every = state.settings.chat.checkpoint_tokens.max(1);
             let checkpoint_interval = Duration::from_millis(state.settings.chat.checkpoint_ms);

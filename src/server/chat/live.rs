@@ -52,8 +52,12 @@ impl Live {
         self.changed.send_modify(|v| *v = v.wrapping_add(1));
     }
 
+    /// The place in line while waiting, `None` once generating. Listeners are woken only when
+    /// it changes.
     pub fn set_queued(&self, position: Option<usize>) {
-        self.update(|s| s.queued = position);
+        if self.lock().queued != position {
+            self.update(|s| s.queued = position);
+        }
     }
 
     pub fn push(&self, token: &str) {
@@ -243,6 +247,26 @@ mod tests {
         assert_eq!(
             listener.next().await,
             Some(StreamEvent::Queued(QueuedEvent { position: 1 }))
+        );
+    }
+
+    #[tokio::test]
+    async fn the_same_place_twice_is_one_event_and_wakes_no_one() {
+        let live = Live::new(meta(), Some(1));
+        let mut listener = live.listen();
+        assert_eq!(listener.next().await.map(|e| e.name()), Some("meta"));
+        assert_eq!(listener.next().await.map(|e| e.name()), Some("queued"));
+        live.set_queued(Some(1));
+        assert!(
+            !listener.changed.has_changed().unwrap(),
+            "the same place again woke the listener"
+        );
+        live.push("Hola");
+        assert_eq!(
+            listener.next().await,
+            Some(StreamEvent::Token(TokenEvent {
+                content: "Hola".into()
+            }))
         );
     }
 

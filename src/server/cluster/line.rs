@@ -134,17 +134,6 @@ impl Line {
         })
     }
 
-    /// Whether no ready seat, on any instance, waits for one of `backend`'s slots.
-    pub async fn nobody_ready(&self, backend: &str) -> Result<bool, AppError> {
-        let waiting: bool = sqlx::query_scalar(
-            "select exists (select 1 from waiting_requests where backend = $1 and ready = 1)",
-        )
-        .bind(backend)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(!waiting)
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<Position>>> {
         self.seats.lock().unwrap_or_else(|e| e.into_inner())
     }

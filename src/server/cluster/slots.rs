@@ -27,6 +27,9 @@ enum Command {
     TryLock {
         backend: i32,
         slots: usize,
+        /// Take none while a seat let through on any instance waits for one of the backend's
+        /// slots (its URL, as `waiting_requests` names it).
+        unless_ready: Option<String>,
         reply: oneshot::Sender<Option<Key>>,
     },
     Unlock(Key),
@@ -82,10 +85,31 @@ impl ClusterSlots {
 
     /// A slot of `backend` if one is free now.
     pub async fn try_acquire(&self, backend: &str, slots: usize) -> Option<ClusterSlot> {
+        self.try_lock(backend, slots, None).await
+    }
+
+    /// A slot of `backend` if one is free now and no request let through by its instance's
+    /// line (a ready seat, on any instance) is waiting for one: asked in the same round trip.
+    pub async fn try_acquire_unless_ready(
+        &self,
+        backend: &str,
+        slots: usize,
+    ) -> Option<ClusterSlot> {
+        self.try_lock(backend, slots, Some(backend.to_string()))
+            .await
+    }
+
+    async fn try_lock(
+        &self,
+        backend: &str,
+        slots: usize,
+        unless_ready: Option<String>,
+    ) -> Option<ClusterSlot> {
         let (reply, answer) = oneshot::channel();
         let command = Command::TryLock {
             backend: backend_key(backend),
             slots,
+            unless_ready,
             reply,
         };
         self.commands.send(command).await.ok()?;
@@ -161,6 +185,7 @@ async fn serve(
             Command::TryLock {
                 backend,
                 slots,
+                unless_ready,
                 reply,
             } => {
                 let mut taken = None;
@@ -171,13 +196,15 @@ async fn serve(
                     if held.contains(&key) {
                         continue;
                     }
-                    match try_lock(&mut connection, key).await {
-                        Ok(true) => {
+                    match try_lock(&mut connection, key, unless_ready.as_deref()).await {
+                        Ok(Some(true)) => {
                             held.insert(key);
                             taken = Some(key);
                             break;
                         }
-                        Ok(false) => {}
+                        Ok(Some(false)) => {}
+                        // Someone let through is waiting for a slot: it is theirs.
+                        Ok(None) => break,
                         Err(err) => {
                             result = Err(err);
                             break;
@@ -209,12 +236,32 @@ async fn serve(
     }
 }
 
-async fn try_lock(connection: &mut PgConnection, key: Key) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("select pg_try_advisory_lock($1, $2)")
-        .bind(key.0)
-        .bind(key.1)
-        .fetch_one(connection)
-        .await
+/// `None` when `unless_ready` names a backend that a ready seat waits for (no lock is tried).
+async fn try_lock(
+    connection: &mut PgConnection,
+    key: Key,
+    unless_ready: Option<&str>,
+) -> Result<Option<bool>, sqlx::Error> {
+    match unless_ready {
+        None => sqlx::query_scalar("select pg_try_advisory_lock($1, $2)")
+            .bind(key.0)
+            .bind(key.1)
+            .fetch_one(connection)
+            .await
+            .map(Some),
+        // The condition is checked first; the lock is tried only if it holds.
+        Some(backend) => {
+            sqlx::query_scalar(
+                "select pg_try_advisory_lock($1, $2) where not exists \
+             (select 1 from waiting_requests where backend = $3 and ready = 1)",
+            )
+            .bind(key.0)
+            .bind(key.1)
+            .bind(backend)
+            .fetch_optional(connection)
+            .await
+        }
+    }
 }
 
 async fn unlock(connection: &mut PgConnection, key: Key) -> Result<(), sqlx::Error> {

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Db, now};
+use super::{Backend, Db, now};
 use crate::{
     error::AppError,
     model::{MessageRole, MessageStatus, MessageView},
@@ -84,25 +84,44 @@ pub struct Ended<'a> {
 }
 
 /// Stores an answer as it ended, and marks its conversation active at that time (the lists
-/// order by it), in one transaction: one write per answer instead of two.
+/// order by it), both or neither: one write per answer instead of two. On PostgreSQL one
+/// statement (a data-modifying `with`), so one round trip with its commit.
 pub async fn finish(db: &Db, ended: &Ended<'_>) -> Result<(), AppError> {
-    let mut tx = db.pool.begin().await?;
-    sqlx::query(
-        "update messages set content = $1, status = $2, meta = $3, prompt_tokens = $4, \
-         completion_tokens = $5, generation_ms = $6, updated_at = $7 where id = $8",
-    )
-    .bind(ended.content)
-    .bind(ended.status.as_str())
-    .bind(ended.meta.to_string())
-    .bind(ended.usage.prompt_tokens as i64)
-    .bind(ended.usage.completion_tokens as i64)
-    .bind(ended.usage.total_duration_ms.round() as i64)
-    .bind(ended.at)
-    .bind(ended.message_id)
-    .execute(&mut *tx)
-    .await?;
-    super::conversations::touch(&mut *tx, ended.conversation_id, ended.at).await?;
-    tx.commit().await?;
+    macro_rules! answer {
+        () => {
+            "update messages set content = $1, status = $2, meta = $3, prompt_tokens = $4, \
+             completion_tokens = $5, generation_ms = $6, updated_at = $7 where id = $8"
+        };
+    }
+    let query = |sql| {
+        sqlx::query(sql)
+            .bind(ended.content)
+            .bind(ended.status.as_str())
+            .bind(ended.meta.to_string())
+            .bind(ended.usage.prompt_tokens as i64)
+            .bind(ended.usage.completion_tokens as i64)
+            .bind(ended.usage.total_duration_ms.round() as i64)
+            .bind(ended.at)
+            .bind(ended.message_id)
+    };
+    match db.backend {
+        Backend::Postgres => {
+            query(concat!(
+                "with answer as (",
+                answer!(),
+                ") update conversations set updated_at = $7 where id = $9 and updated_at < $7"
+            ))
+            .bind(ended.conversation_id)
+            .execute(&db.pool)
+            .await?;
+        }
+        Backend::Sqlite => {
+            let mut tx = db.pool.begin().await?;
+            query(answer!()).execute(&mut *tx).await?;
+            super::conversations::touch(&mut *tx, ended.conversation_id, ended.at).await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 

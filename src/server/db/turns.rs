@@ -88,62 +88,71 @@ pub async fn store(db: &Db, rows: &TurnRows<'_>) -> Result<(), AppError> {
             .await?
             .pop()
             .unwrap_or(Err(AppError::Internal)),
-        Backend::Postgres => {
-            let (asked, answered) = stamps(rows);
-            let checks_account = matches!(
-                rows.conversation,
-                TurnConversation::New {
-                    token_issued_at: Some(_),
-                    ..
-                }
-            );
-            let mut tx = db.pool.begin().await?;
-            let conversation = match &rows.conversation {
-                TurnConversation::New {
-                    user_id,
-                    summary,
-                    token_issued_at,
-                } => sqlx::query(
-                    "insert into conversations \
-                     (id, user_id, title, status, model, system_prompt, created_at, updated_at) \
-                     select $1, $2, $3, 'open', $4, $5, $6, $6 where $7 is null or exists \
-                     (select 1 from users where id = $2 and active = 1 \
-                      and sessions_valid_after <= $7)",
-                )
-                .bind(&summary.id)
-                .bind(*user_id)
-                .bind(&summary.title)
-                .bind(&summary.model)
-                .bind(summary.system_prompt.as_deref())
-                .bind(&asked)
-                .bind(*token_issued_at),
-                TurnConversation::Existing { id, title } => sqlx::query(
-                    "update conversations set updated_at = $1, \
-                     title = case when title = '' then $2 else title end where id = $3",
-                )
-                .bind(&asked)
-                .bind(*title)
-                .bind(*id),
-            };
-            let written = conversation.execute(&mut *tx).await?.rows_affected();
-            if checks_account && written == 0 {
-                // The account is not usable: nothing is written (the transaction is rolled
-                // back when dropped).
-                return Err(AppError::Unauthorized);
-            }
-            sqlx::query(MESSAGES)
-                .bind(rows.question_id)
-                .bind(rows.conversation.id())
-                .bind(rows.question)
-                .bind(&asked)
-                .bind(rows.answer_id)
-                .bind(&answered)
-                .bind(rows.instance_id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(())
-        }
+        Backend::Postgres => store_on_postgres(db, rows).await,
+    }
+}
+
+/// PostgreSQL: the turn's rows in one statement, so one round trip with its commit: the
+/// conversation's row is written (or touched) in a data-modifying `with`, and the messages are
+/// inserted only for the conversation it returns. A statement is all or nothing by itself.
+/// Arguments `$1`..`$7` as in [`MESSAGES`], then the conversation's (`$8`..`$11` for a new one,
+/// `$8` the title for an existing one), then `$12`, when the token was issued, for a new one.
+async fn store_on_postgres(db: &Db, rows: &TurnRows<'_>) -> Result<(), AppError> {
+    macro_rules! messages_of_conversation {
+        () => {
+            "insert into messages \
+         (id, conversation_id, role, content, status, meta, created_at, updated_at, instance_id) \
+         select m.id, c.id, m.role, m.content, m.status, '{}', m.at, m.at, m.instance \
+         from conversation c, (values ($1, 'user', $3, 'complete', $4, null), \
+                                      ($5, 'assistant', '', 'streaming', $6, $7)) \
+              as m (id, role, content, status, at, instance)"
+        };
+    }
+    let (asked, answered) = stamps(rows);
+    let sql = match &rows.conversation {
+        TurnConversation::New { .. } => concat!(
+            "with conversation as (insert into conversations \
+             (id, user_id, title, status, model, system_prompt, created_at, updated_at) \
+             select $2, $8, $9, 'open', $10, $11, $4, $4 where $12 is null or exists \
+             (select 1 from users where id = $8 and active = 1 \
+              and sessions_valid_after <= $12) returning id) ",
+            messages_of_conversation!()
+        ),
+        TurnConversation::Existing { .. } => concat!(
+            "with conversation as (update conversations set updated_at = $4, \
+             title = case when title = '' then $8 else title end where id = $2 returning id) ",
+            messages_of_conversation!()
+        ),
+    };
+    let query = sqlx::query(sql)
+        .bind(rows.question_id)
+        .bind(rows.conversation.id())
+        .bind(rows.question)
+        .bind(&asked)
+        .bind(rows.answer_id)
+        .bind(&answered)
+        .bind(rows.instance_id);
+    let query = match &rows.conversation {
+        TurnConversation::New {
+            user_id,
+            summary,
+            token_issued_at,
+        } => query
+            .bind(*user_id)
+            .bind(&summary.title)
+            .bind(&summary.model)
+            .bind(summary.system_prompt.as_deref())
+            .bind(*token_issued_at),
+        TurnConversation::Existing { title, .. } => query.bind(*title),
+    };
+    match query.execute(&db.pool).await?.rows_affected() {
+        0 => match rows.conversation {
+            // The account is not usable: nothing is written.
+            TurnConversation::New { .. } => Err(AppError::Unauthorized),
+            // Deleted meanwhile.
+            TurnConversation::Existing { .. } => Err(AppError::NotFound("conversation".into())),
+        },
+        _ => Ok(()),
     }
 }
 
