@@ -2,8 +2,8 @@
 //!
 //! A generation never waits for the database while relaying tokens: it hands the text so far
 //! to [`Checkpoints::save`] and goes on. One writer task stores every pending checkpoint in a
-//! single transaction, at most once per `BATCH_WINDOW`; a newer text of the same answer
-//! replaces one not yet written. So many answers streaming at once cost a few transactions a
+//! single statement, at most once per `BATCH_WINDOW`; a newer text of the same answer
+//! replaces one not yet written. So many answers streaming at once cost a few statements a
 //! second instead of one write per answer and checkpoint, and a slow database slows nobody's
 //! tokens. The final text is stored by the generation itself when the answer ends (a late
 //! checkpoint cannot overwrite it: it only touches messages still `streaming`).
@@ -66,7 +66,7 @@ impl Checkpoints {
     }
 }
 
-/// Writes what is pending, one transaction per batch (for as long as the runtime runs).
+/// Writes what is pending, one statement per batch (for as long as the runtime runs).
 async fn write_batches(db: Db, inner: Arc<Inner>) {
     loop {
         // A save while a batch was being written left a permit: no checkpoint waits long.

@@ -49,24 +49,32 @@ pub async fn streaming_in(db: &Db, conversation_id: &str) -> Result<bool, AppErr
     Ok(n > 0)
 }
 
-/// Saves the text so far of many streaming messages (id -> text) in one transaction.
+/// Saves the text so far of many streaming messages (id -> text): one statement per 500,
+/// so that the rows are locked only while it runs (an answer's final write waits for nothing
+/// longer) and it is one round trip.
 pub async fn checkpoint_many(
     db: &Db,
     texts: &std::collections::HashMap<String, String>,
 ) -> Result<(), AppError> {
+    const PER_STATEMENT: usize = 500;
     let at = now();
-    let mut tx = db.pool.begin().await?;
-    for (id, content) in texts {
-        sqlx::query(
-            "update messages set content = $1, updated_at = $2 where id = $3 and status = 'streaming'",
-        )
-        .bind(content)
-        .bind(&at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    let texts: Vec<(&String, &String)> = texts.iter().collect();
+    for chunk in texts.chunks(PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
+            .collect();
+        // `values` names its columns column1, column2 on both databases.
+        let sql = format!(
+            "update messages set content = v.column2, updated_at = $1 from (values {}) as v \
+             where messages.id = v.column1 and messages.status = 'streaming'",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).persistent(false).bind(&at);
+        for (id, content) in chunk {
+            query = query.bind(id.as_str()).bind(content.as_str());
+        }
+        query.execute(&db.pool).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
