@@ -74,14 +74,7 @@ pub async fn place(
     model: &str,
     exclude: Option<usize>,
 ) -> Result<Start, AppError> {
-    let start = Start::from(backends.place(model, exclude).await?);
-    share(cluster, start).await
-}
-
-/// The part of [`place`] that, with several instances, asks the database: a request let
-/// through by this instance's line takes a free shared slot or a seat in the instances' line,
-/// one that waits in it takes a seat (503 when the line is full).
-pub async fn share(cluster: Option<&Cluster>, mut start: Start) -> Result<Start, AppError> {
+    let mut start = Start::from(backends.place(model, exclude).await?);
     if let Some(cluster) = cluster {
         match &mut start {
             Start::Queued { ticket, backend } => {

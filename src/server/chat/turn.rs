@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{
-    attempt::{self, Retry, Start},
+    attempt::{self, Retry},
     generate, history,
     live::{Listener, Live},
     settling::Subject,
@@ -23,14 +23,6 @@ use crate::{
     },
     stream_events::MetaEvent,
 };
-
-/// Why a turn whose rows may already be written did not start.
-enum NotStarted {
-    /// Refused a place on the backend: nothing was asked of Ollama.
-    Refused(AppError),
-    /// Ollama could not be reached (on any backend).
-    Failed(crate::server::ollama::OllamaError),
-}
 
 /// What the person asked.
 pub struct TurnRequest {
@@ -147,9 +139,7 @@ async fn accept(
             "an answer is already being generated in this conversation".into(),
         ));
     }
-    // This instance's own line (or a refusal) now; its share of the instances' slots and line
-    // below, beside the turn's rows.
-    let placement = Start::from(state.backends.place(&model, None).await?);
+    let placement = attempt::place(&state.backends, state.cluster.as_ref(), &model, None).await?;
 
     let mut past = if created {
         Vec::new()
@@ -188,27 +178,18 @@ async fn accept(
         keep_alive: settings.ollama.keep_alive.clone(),
     };
 
-    // Take the place (with several instances, a shared slot or a seat in their line) and call
-    // Ollama now (on another backend if that one fails), so that an unreachable Ollama is a
-    // plain 503, while the turn's rows are written: the waits overlap, and the first token is
-    // not held back by the database. If Ollama cannot be reached the answer's row goes again
-    // (the question stays, as asked), so no answer is half-written; if the place is refused,
-    // the rows go.
+    // Call Ollama now (on another backend if that one fails), so that an unreachable Ollama
+    // is a plain 503, while the turn's rows are written: the two waits overlap, and the first
+    // token is not held back by the database. If Ollama cannot be reached the answer's row
+    // goes again (the question stays, as asked), so no answer is half-written.
     let mut retry = Retry::new(state.cluster.clone());
-    let connect = async {
-        let start = attempt::share(state.cluster.as_ref(), placement)
-            .await
-            .map_err(NotStarted::Refused)?;
-        attempt::connect(
-            &state.backends,
-            state.cluster.as_ref().map(|c| &c.slots),
-            &ollama_request,
-            start,
-            &mut retry,
-        )
-        .await
-        .map_err(NotStarted::Failed)
-    };
+    let connect = attempt::connect(
+        &state.backends,
+        state.cluster.as_ref().map(|c| &c.slots),
+        &ollama_request,
+        placement,
+        &mut retry,
+    );
     let assistant_message_id = new_id();
     let user_id = caller.user_id().to_string();
     let rows = TurnRows {
@@ -241,15 +222,7 @@ async fn accept(
     let (connected, stored) = tokio::join!(connect, store);
     let start = match connected {
         Ok(start) => start,
-        Err(NotStarted::Refused(e)) => {
-            // Turned away before anything was asked of Ollama (the instances' line is full):
-            // the turn leaves nothing behind, as when this instance's own line refuses it.
-            if stored.is_ok() {
-                turns::undo(&state.db, &rows).await?;
-            }
-            return Err(e);
-        }
-        Err(NotStarted::Failed(e)) => {
+        Err(e) => {
             tracing::warn!(error = %e, conversation = %conversation_id, "could not start an answer");
             if stored.is_ok() {
                 messages::delete_streaming(&state.db, &assistant_message_id).await?;

@@ -92,23 +92,6 @@ pub async fn store(db: &Db, rows: &TurnRows<'_>) -> Result<(), AppError> {
     }
 }
 
-/// Removes a stored turn that was then refused before Ollama was asked: its question and its
-/// answer's row, and the conversation if the turn started it.
-pub async fn undo(db: &Db, rows: &TurnRows<'_>) -> Result<(), AppError> {
-    let query = match &rows.conversation {
-        TurnConversation::New { summary, .. } => {
-            sqlx::query("delete from conversations where id = $1").bind(&summary.id)
-        }
-        TurnConversation::Existing { .. } => {
-            sqlx::query("delete from messages where id in ($1, $2)")
-                .bind(rows.question_id)
-                .bind(rows.answer_id)
-        }
-    };
-    query.execute(&db.pool).await?;
-    Ok(())
-}
-
 /// PostgreSQL: the turn's rows in one statement, so one round trip with its commit: the
 /// conversation's row is written (or touched) in a data-modifying `with`, and the messages are
 /// inserted only for the conversation it returns. A statement is all or nothing by itself.
