@@ -362,18 +362,43 @@ async fn a_backends_longest_line_holds_across_instances() {
     let b = a.another_instance().await;
     within_time_limit(async {
         let token = a.admin_token().await;
+        let earlier = read_events(
+            a.post_json("/api/v1/chat", &token, json!({ "message": "cero" }))
+                .await,
+        )
+        .await;
+        let Some(StreamEvent::Meta(earlier)) = earlier.first() else {
+            panic!("meta first")
+        };
         let _first = answer_started(&a, &token, "primera [sim tokens=2000 delay_ms=20]").await;
         // Let through by the other instance, whose own line is empty: it waits for the
         // backend's slot, and that takes the line's one seat.
         let (second, place, _events) = queued(&b, &token, "segunda").await;
         assert_eq!(place, 1);
         // Neither instance lets a third one wait: not the first, whose own line is empty, nor
-        // the other, which already lets one through.
+        // the other, which already lets one through. Nothing of the refused turns is kept:
+        // neither a new conversation nor a question in an existing one.
         for app in [&a, &b] {
-            let res = app.post_json("/api/v1/chat", &token, long("tercera")).await;
-            assert!(res.headers().contains_key("retry-after"));
-            assert_eq!(error_code(res, 503).await, "server_busy");
+            for body in [
+                long("tercera"),
+                json!({ "message": "tercera", "conversation_id": earlier.conversation_id }),
+            ] {
+                let res = app.post_json("/api/v1/chat", &token, body).await;
+                assert!(res.headers().contains_key("retry-after"));
+                assert_eq!(error_code(res, 503).await, "server_busy");
+            }
         }
+        let kept: i64 =
+            sqlx::query_scalar("select count(*) from messages where content like 'tercera%'")
+                .fetch_one(&a.state.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(kept, 0, "a refused question was stored");
+        let conversations: i64 = sqlx::query_scalar("select count(*) from conversations")
+            .fetch_one(&a.state.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(conversations, 3, "cero, primera and segunda");
         assert_eq!(a.sim.stats().in_flight, 1);
 
         // The seat is given back when the one waiting is stopped: the next one gets it.
