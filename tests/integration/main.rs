@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod backends;
 mod chat;
+mod checkpoints;
 mod cli;
 mod conversations;
 mod db_pool;

@@ -5,7 +5,7 @@ use energyapp_llm::{
     error::AppError,
     model::ConversationSummary,
     server::db::{
-        messages, new_id,
+        new_id,
         turns::{self, TurnConversation, TurnRows},
     },
 };
@@ -20,7 +20,6 @@ on_both_backends!(
     a_new_conversation_is_stored_only_for_a_usable_account,
     a_group_of_turns_is_stored_or_refused_turn_by_turn,
     turns_asked_at_once_are_all_stored_each_with_its_own_answer,
-    checkpoints_land_on_their_own_answers_and_never_on_an_ended_one,
 );
 
 async fn a_turn_is_stored_whole_or_not_at_all(app: &TestApp) {
@@ -564,44 +563,4 @@ async fn sqlite_a_turn_given_up_while_waiting_leaves_its_question_and_no_answer_
     })
     .await;
     app.stop().await;
-}
-
-/// The checkpoint writer's batch (one statement): each text lands on its own answer, and an
-/// answer that has ended keeps its final text.
-async fn checkpoints_land_on_their_own_answers_and_never_on_an_ended_one(app: &TestApp) {
-    let db = &app.state.db;
-    let accounts = accounts(app).await;
-    let asked: Vec<Turn> = (0..3).map(|_| Turn::new()).collect();
-    for turn in &asked {
-        turns::store(db, &turn.in_conversation(&accounts.conversation))
-            .await
-            .unwrap();
-    }
-    let ended = &asked[2].answer_id;
-    sqlx::query("update messages set content = $1, status = 'complete' where id = $2")
-        .bind("final")
-        .bind(ended)
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    let texts: std::collections::HashMap<String, String> = asked
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.answer_id.clone(), format!("texto {i} ñ")))
-        .collect();
-    messages::checkpoint_many(db, &texts).await.unwrap();
-    for (i, turn) in asked.iter().enumerate() {
-        let (content, status): (String, String) =
-            sqlx::query_as("select content, status from messages where id = $1")
-                .bind(&turn.answer_id)
-                .fetch_one(&db.pool)
-                .await
-                .unwrap();
-        let expected = if i == 2 {
-            ("final".to_string(), "complete")
-        } else {
-            (format!("texto {i} ñ"), "streaming")
-        };
-        assert_eq!((content, status.as_str()), (expected.0, expected.1));
-    }
 }
