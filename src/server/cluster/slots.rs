@@ -188,31 +188,22 @@ async fn serve(
                 unless_ready,
                 reply,
             } => {
-                let mut taken = None;
-                let mut result = Ok(());
-                for slot in 0..slots.min(i32::MAX as usize) as i32 {
-                    let key = (backend, slot);
-                    // Advisory locks are re-entrant within a session: skip our own.
-                    if held.contains(&key) {
-                        continue;
-                    }
-                    match try_lock(&mut connection, key, unless_ready.as_deref()).await {
-                        Ok(Some(true)) => {
-                            held.insert(key);
-                            taken = Some(key);
-                            break;
-                        }
-                        Ok(Some(false)) => {}
-                        // Someone let through is waiting for a slot: it is theirs.
-                        Ok(None) => break,
-                        Err(err) => {
-                            result = Err(err);
-                            break;
-                        }
-                    }
+                // Advisory locks are re-entrant within a session: our own are not tried.
+                let free = (0..slots.min(i32::MAX as usize) as i32)
+                    .filter(|slot| !held.contains(&(backend, *slot)));
+                let result =
+                    try_lock_first(&mut connection, backend, free, unless_ready.as_deref()).await;
+                let taken = result
+                    .as_ref()
+                    .ok()
+                    .copied()
+                    .flatten()
+                    .map(|slot| (backend, slot));
+                if let Some(key) = taken {
+                    held.insert(key);
                 }
                 let _ = reply.send(taken);
-                result
+                result.map(drop)
             }
             Command::Unlock(key) => {
                 held.remove(&key);
@@ -236,30 +227,49 @@ async fn serve(
     }
 }
 
-/// `None` when `unless_ready` names a backend that a ready seat waits for (no lock is tried).
-async fn try_lock(
+/// Slot numbers tried in one round trip.
+const BATCH: usize = 64;
+
+/// Locks the first slot of `backend` among `free` (in that order) that no other instance
+/// holds, a batch of them per round trip; `None` when all are taken, or when `unless_ready`
+/// names a backend that a ready seat waits for (then no lock is tried).
+async fn try_lock_first(
     connection: &mut PgConnection,
-    key: Key,
+    backend: i32,
+    mut free: impl Iterator<Item = i32>,
     unless_ready: Option<&str>,
-) -> Result<Option<bool>, sqlx::Error> {
-    match unless_ready {
-        None => sqlx::query_scalar("select pg_try_advisory_lock($1, $2)")
-            .bind(key.0)
-            .bind(key.1)
-            .fetch_one(connection)
-            .await
-            .map(Some),
-        // The condition is checked first; the lock is tried only if it holds.
-        Some(backend) => {
-            sqlx::query_scalar(
-                "select pg_try_advisory_lock($1, $2) where not exists \
-             (select 1 from waiting_requests where backend = $3 and ready = 1)",
-            )
-            .bind(key.0)
-            .bind(key.1)
-            .bind(backend)
-            .fetch_optional(connection)
-            .await
+) -> Result<Option<i32>, sqlx::Error> {
+    // The slots are tried in the batch's order and the first one locked ends the scan (the
+    // limit), so no other lock is taken. The condition is a `case` so that it is checked
+    // first, and the locks are tried only if it holds (-1 when it does not).
+    macro_rules! first_free {
+        () => {
+            "(select s from unnest($2::int4[]) as s where pg_try_advisory_lock($1, s) limit 1)"
+        };
+    }
+    const PLAIN: &str = concat!("select ", first_free!());
+    const GUARDED: &str = concat!(
+        "select case when exists \
+         (select 1 from waiting_requests where backend = $3 and ready = 1) then -1 else ",
+        first_free!(),
+        " end"
+    );
+    loop {
+        let batch: Vec<i32> = free.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        let query = match unless_ready {
+            None => sqlx::query_scalar(PLAIN).bind(backend).bind(&batch),
+            Some(url) => sqlx::query_scalar(GUARDED)
+                .bind(backend)
+                .bind(&batch)
+                .bind(url),
+        };
+        match query.fetch_one(&mut *connection).await? {
+            Some(-1) => return Ok(None),
+            Some(slot) => return Ok(Some(slot)),
+            None => {}
         }
     }
 }
