@@ -13,7 +13,7 @@ pub fn OllamaBanner() -> impl IntoView {
                 status
                     .get()
                     .and_then(Result::ok)
-                    .filter(|s| !s.ollama.reachable)
+                    .filter(|s| !s.reachable)
                     .map(|_| view! { <div class="banner warning" role="status" data-testid="ollama-banner">{t().ollama_down}</div> })
             }}
         </Transition>

@@ -39,14 +39,18 @@ pub async fn detail(
     id: &str,
     messages_limit: i64,
 ) -> Result<ConversationDetail, AppError> {
-    let conversation = owned(state, user, id).await?;
-    state
-        .settling
-        .settled(crate::server::chat::settling::Subject::Conversation(id))
-        .await;
-    let (messages, has_more) = messages::page(&state.db, id, None, messages_limit)
-        .await?
-        .unwrap_or_default();
+    // The conversation and its messages are read at once (on PostgreSQL, two round trips in
+    // parallel rather than one after the other); the messages are returned only when the
+    // conversation is the caller's, and a refusal does not wait for them.
+    let messages = async {
+        state
+            .settling
+            .settled(crate::server::chat::settling::Subject::Conversation(id))
+            .await;
+        messages::page(&state.db, id, None, messages_limit).await
+    };
+    let (conversation, page) = tokio::try_join!(owned(state, user, id), messages)?;
+    let (messages, has_more) = page.unwrap_or_default();
     Ok(ConversationDetail {
         conversation,
         messages,

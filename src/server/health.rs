@@ -23,6 +23,13 @@ pub async fn report(state: &AppState) -> HealthReport {
     }
 }
 
+/// Ollama's side alone: what the backends' checks last saw (a backend not checked yet is
+/// asked now).
+pub async fn ollama(state: &AppState) -> OllamaHealth {
+    state.backends.check_unknown().await;
+    ollama_summary(state)
+}
+
 /// All backends together: reachable when one is healthy; an error when none is, or when no
 /// healthy backend has the default model.
 fn ollama_summary(state: &AppState) -> OllamaHealth {

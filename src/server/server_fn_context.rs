@@ -4,8 +4,10 @@
 //! resumed where the reactive owner is not current), so every server function starts with
 //! `ServerFnContext::get()?` and uses it from then on.
 
+use std::sync::{Arc, OnceLock};
+
 use axum::http::{HeaderName, HeaderValue, StatusCode, header, request::Parts};
-use leptos::prelude::use_context;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::ResponseOptions;
 
 use super::{auth::AuthUser, state::AppState};
@@ -15,6 +17,21 @@ pub struct ServerFnContext {
     pub state: AppState,
     pub parts: Parts,
     response: ResponseOptions,
+    caller: Option<RequestCaller>,
+}
+
+/// The caller of the request being served, once authenticated: the server functions a page
+/// calls after the session is known (the conversation list, the open conversation) reuse it
+/// instead of reading the account again. Nothing waits on it: a function that finds it empty
+/// reads the account itself.
+#[derive(Clone, Default)]
+pub struct RequestCaller(Arc<OnceLock<Result<AuthUser, AppError>>>);
+
+impl RequestCaller {
+    /// Gives the request being rendered its own (empty) caller.
+    pub fn provide() {
+        provide_context(RequestCaller::default());
+    }
 }
 
 impl ServerFnContext {
@@ -27,12 +44,21 @@ impl ServerFnContext {
             state,
             parts,
             response,
+            caller: use_context::<RequestCaller>(),
         })
     }
 
-    /// The signed-in caller.
+    /// The signed-in caller (reused within a request that provides a [`RequestCaller`]).
     pub async fn user(&self) -> Result<AuthUser, AppError> {
-        AuthUser::from_headers(&self.state, &self.parts.method, &self.parts.headers).await
+        if let Some(known) = self.caller.as_ref().and_then(|c| c.0.get()) {
+            return known.clone();
+        }
+        let user =
+            AuthUser::from_headers(&self.state, &self.parts.method, &self.parts.headers).await;
+        if let Some(caller) = &self.caller {
+            let _ = caller.0.set(user.clone());
+        }
+        user
     }
 
     /// The signed-in caller, who must be an active admin (403 otherwise), with their address.

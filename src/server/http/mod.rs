@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             || {
                 security::set_page_csp();
                 language::provide_for_page();
+                super::server_fn_context::RequestCaller::provide();
             },
             move || shell(options.clone()),
         )
