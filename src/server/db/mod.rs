@@ -13,8 +13,9 @@ pub mod refresh_tokens;
 pub mod turns;
 pub mod usage;
 pub mod users;
+mod wal;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     AnyPool, Executor,
@@ -46,6 +47,8 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// An SQLite file's log copier ([`wal`]), for as long as a handle on the pool lives.
+    _checkpointer: Option<Arc<wal::Checkpointer>>,
 }
 
 /// The embedded migrations. Forward-only and additive (see `migrations/README.md`), so that a
@@ -80,6 +83,9 @@ impl Db {
             Backend::Postgres => url.to_string(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        // A file's log is copied by a task of its own, not by commits (an in-memory database
+        // has no log).
+        let own_checkpoints = backend == Backend::Sqlite && sqlite_path(&url).is_some();
         let max_connections = match backend {
             Backend::Sqlite => max_connections.clamp(1, SQLITE_MAX_CONNECTIONS),
             Backend::Postgres => max_connections.max(1),
@@ -110,12 +116,24 @@ impl Db {
                         )
                         .await?;
                     }
+                    if own_checkpoints {
+                        conn.execute(wal::NO_AUTOCHECKPOINT).await?;
+                    }
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Ok(Db { pool, backend })
+        let checkpointer = if own_checkpoints {
+            Some(wal::start(&options).await?)
+        } else {
+            None
+        };
+        Ok(Db {
+            pool,
+            backend,
+            _checkpointer: checkpointer,
+        })
     }
 
     /// Applies pending migrations (embedded in the binary).
