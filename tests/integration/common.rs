@@ -463,3 +463,13 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// The ids of a page of items (`{"items": [{"id": ...}, ...]}`), in order.
+pub fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}

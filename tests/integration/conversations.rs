@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use crate::{
-    common::{TestApp, error_code, read_events},
+    common::{TestApp, error_code, ids, read_events},
     on_both_backends,
 };
 use energyapp_llm::stream_events::StreamEvent;
@@ -55,15 +55,6 @@ async fn list(app: &TestApp, token: &str, query: &str) -> Value {
         .await;
     assert_eq!(res.status(), 200, "{query}");
     res.json().await.unwrap()
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 async fn created_conversations_get_defaults_and_a_title_from_the_first_message(app: &TestApp) {

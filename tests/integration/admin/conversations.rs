@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{chat, create_user, json_of};
 use crate::{
-    common::{Backend, TestApp, error_code},
+    common::{Backend, TestApp, error_code, ids},
     on_both_backends,
 };
 
@@ -282,14 +282,13 @@ async fn the_search_finds_an_answer_still_being_written(app: &TestApp) {
     assert!(search(app, &admin, "Fotovoltaica").await.is_empty());
     let partial = HashMap::from([(answer.clone(), "La tarifa fotovoltaica".to_string())]);
     messages::checkpoint_many(db, &partial).await.unwrap();
-    assert_eq!(
-        search(app, &admin, "Fotovoltaica").await,
-        [conversation.id.as_str()]
-    );
-    assert_eq!(
-        search(app, &admin, "TARIFA").await,
-        [conversation.id.as_str()]
-    );
+    for word in ["Fotovoltaica", "TARIFA"] {
+        assert_eq!(
+            search(app, &admin, word).await,
+            [&*conversation.id],
+            "{word}"
+        );
+    }
     let ended_at = energyapp_llm::server::db::now();
     messages::finish(
         db,
@@ -305,29 +304,20 @@ async fn the_search_finds_an_answer_still_being_written(app: &TestApp) {
     )
     .await
     .unwrap();
-    assert_eq!(
-        search(app, &admin, "nocturna").await,
-        [conversation.id.as_str()]
-    );
-    assert_eq!(
-        search(app, &admin, "fotovoltaica").await,
-        [conversation.id.as_str()]
-    );
+    for word in ["nocturna", "fotovoltaica"] {
+        assert_eq!(
+            search(app, &admin, word).await,
+            [&*conversation.id],
+            "{word}"
+        );
+    }
     assert!(search(app, &admin, "eólica").await.is_empty());
 }
 
 /// The ids of the conversations the admin search finds for `word`.
 async fn search(app: &TestApp, admin: &str, word: &str) -> Vec<String> {
-    let page = json_of(
-        app.get(&format!("/api/v1/admin/conversations?q={word}"), admin)
-            .await,
-        200,
-    )
-    .await;
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
+    let res = app
+        .get(&format!("/api/v1/admin/conversations?q={word}"), admin)
+        .await;
+    ids(&json_of(res, 200).await)
 }
