@@ -1,7 +1,8 @@
 //! A backend's slots shared by the instances (PostgreSQL advisory locks): each instance takes
 //! free slots, never one it or another instance holds, and gives them back; a slot is not
-//! taken while a request let through by its instance's line waits for one. Two handles on one
-//! database stand for two instances. Runs when `ENERGYAPP_TEST_POSTGRES_URL` names a server.
+//! taken while a request let through by its instance's line waits for one. A slot given back
+//! is kept a moment by its instance, unless another one wants it. Two handles on one database
+//! stand for two instances. Runs when `ENERGYAPP_TEST_POSTGRES_URL` names a server.
 
 use energyapp_llm::server::cluster::{ClusterSlot, ClusterSlots};
 
@@ -16,6 +17,20 @@ async fn two_handles() -> Option<(TestApp, ClusterSlots, ClusterSlots)> {
     let url = app.state.settings.database.url.clone();
     let first = ClusterSlots::start(&url, 9_000_001).await.unwrap();
     let second = ClusterSlots::start(&url, 9_000_002).await.unwrap();
+    Some((app, first, second))
+}
+
+/// As `two_handles`, both keeping the slots given back until another instance wants one.
+async fn two_keeping_handles() -> Option<(TestApp, ClusterSlots, ClusterSlots)> {
+    let app = TestApp::start(Backend::Postgres).await?;
+    let url = app.state.settings.database.url.clone();
+    let hour = std::time::Duration::from_secs(3600);
+    let first = ClusterSlots::start_keeping(&url, 9_000_011, hour)
+        .await
+        .unwrap();
+    let second = ClusterSlots::start_keeping(&url, 9_000_012, hour)
+        .await
+        .unwrap();
     Some((app, first, second))
 }
 
@@ -109,6 +124,9 @@ async fn a_free_slot_is_left_to_a_request_let_through_that_waits_for_one() {
         // Once the given-back slots are free, a plain try takes one; one that yields to the
         // ready request takes none.
         let freed = until_taken(&second, 1).await;
+        // That request's instance says it wants a slot; the instances hear it.
+        first.wanted(BACKEND);
+        second.wanted(BACKEND);
         drop(freed);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert!(
@@ -136,6 +154,49 @@ async fn a_free_slot_is_left_to_a_request_let_through_that_waits_for_one() {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         pool.close().await;
+    })
+    .await;
+    drop((first, second));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_given_back_is_kept_by_its_instance_until_another_one_wants_it() {
+    let Some((app, first, second)) = two_keeping_handles().await else {
+        return;
+    };
+    within_time_limit(async {
+        // Given back, the slots stay the first instance's: it takes them again, the other
+        // one cannot.
+        let taken = take_all(&first).await;
+        assert_eq!(taken.len(), SLOTS);
+        drop(taken);
+        let url = app.state.settings.database.url.clone();
+        let mut words = sqlx::postgres::PgListener::connect(&url).await.unwrap();
+        words.listen("ea_slot_wanted").await.unwrap();
+        assert!(second.try_acquire(BACKEND, SLOTS).await.is_none());
+        // The other instance said so: it wants one of this backend's slots.
+        let word = words.recv().await.unwrap();
+        assert_eq!(word.payload(), BACKEND);
+        let again = take_all(&first).await;
+        assert_eq!(again.len(), SLOTS, "the kept slots are taken again");
+        drop(again);
+
+        // The first instance hears it (its listener passes it on): it unlocks the slots it
+        // keeps, and no longer keeps those given back.
+        first.wanted(BACKEND);
+        let two = until_taken(&second, 2).await;
+        let one = until_taken(&first, 1).await;
+        drop(one);
+        let last = until_taken(&second, 1).await;
+        assert!(first.try_acquire(BACKEND, SLOTS).await.is_none());
+        // Word about another backend changes nothing for this one: the second keeps its slots.
+        second.wanted("http://ollama-b:11434");
+        drop((two, last));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(first.try_acquire(BACKEND, SLOTS).await.is_none());
+        assert_eq!(take_all(&second).await.len(), SLOTS);
+        words.unlisten_all().await.unwrap();
     })
     .await;
     drop((first, second));

@@ -1,5 +1,5 @@
 //! What every instance hears from the others: requests to relay an answer it generates, to
-//! stop one, or to end a relay whose client left.
+//! stop one, or to end a relay whose client left; slots freed, or wanted; the line moving.
 
 use sqlx::postgres::PgListener;
 
@@ -10,7 +10,14 @@ use crate::server::chat::registry::Generations;
 pub async fn spawn(cluster: Cluster, generations: Generations) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(&cluster.pool).await?;
     listener
-        .listen_all([ATTACH, STOP, DETACH, slots::FREED, line::MOVED])
+        .listen_all([
+            ATTACH,
+            STOP,
+            DETACH,
+            slots::FREED,
+            slots::WANTED,
+            line::MOVED,
+        ])
         .await?;
     tokio::spawn(async move {
         loop {
@@ -35,6 +42,7 @@ pub async fn spawn(cluster: Cluster, generations: Generations) -> Result<(), sql
                     }
                 }
                 slots::FREED => cluster.slots.freed.notify_waiters(),
+                slots::WANTED => cluster.slots.wanted(payload),
                 line::MOVED => cluster.line.moved.notify_one(),
                 STOP => {
                     generations.stop(payload);
