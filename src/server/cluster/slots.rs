@@ -7,7 +7,8 @@
 //! the requests let through by their instance's own line, in the order they came.
 //!
 //! A slot given back is kept a moment (`KEEP`, its lock still held) for this instance's next
-//! answer on the backend, which then starts without a round trip to the database, unless
+//! answer on the backend, which takes it at once (no round trip to the database, no hop to the
+//! connection's task), unless
 //! another instance wants one: an instance that finds no free slot says so on
 //! `ea_slot_wanted`, and the instances that keep slots of that backend unlock them at once and
 //! keep none for a while (`WANTED_FOR`; a waiting instance says it again each time it looks).
@@ -18,7 +19,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::Arc,
+    sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
 
@@ -34,7 +35,7 @@ use super::LineSeat;
 pub const FREED: &str = "ea_slot_freed";
 
 /// Channel on which an instance that found no free slot of a backend says it wants one
-/// (the payload: the backend's key).
+/// (the payload: the backend's URL).
 pub const WANTED: &str = "ea_slot_wanted";
 
 /// How often a waiting request looks again without being told.
@@ -62,37 +63,120 @@ enum Command {
         unless_ready: bool,
         reply: oneshot::Sender<Option<Key>>,
     },
-    /// A slot given back: kept a moment, or unlocked if its backend's slots are wanted.
-    GiveBack(Key),
-    /// A slot of the backend is wanted (heard on `WANTED`): the kept ones are unlocked.
-    Wanted(i32),
+    Unlock(Vec<Key>),
 }
 
 /// This instance's handle on the shared slots. Cheap to clone.
 #[derive(Clone)]
 pub struct ClusterSlots {
     commands: mpsc::Sender<Command>,
+    kept: Arc<Kept>,
     pub(super) freed: Arc<Notify>,
 }
 
 /// One shared slot, given back when dropped.
 pub struct ClusterSlot {
     commands: mpsc::Sender<Command>,
+    kept: Arc<Kept>,
     key: Key,
 }
 
 impl Drop for ClusterSlot {
     fn drop(&mut self) {
-        let (commands, key) = (self.commands.clone(), self.key);
-        if let Err(mpsc::error::TrySendError::Full(_)) = commands.try_send(Command::GiveBack(key))
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            runtime.spawn(async move {
-                let _ = commands.send(Command::GiveBack(key)).await;
-            });
+        if let Some(key) = self.kept.give_back(self.key) {
+            send(&self.commands, Command::Unlock(vec![key]));
         }
-        // (Closed: the slot connection is gone, and the lock with it.)
     }
+}
+
+/// Sends `command` to the connection's task, from a `Drop` too (waiting in a task of its own if
+/// the queue is full; if it is closed, the connection is gone, and its locks with it).
+fn send(commands: &mpsc::Sender<Command>, command: Command) {
+    if let Err(mpsc::error::TrySendError::Full(command)) = commands.try_send(command)
+        && let Ok(runtime) = tokio::runtime::Handle::try_current()
+    {
+        let commands = commands.clone();
+        runtime.spawn(async move {
+            let _ = commands.send(command).await;
+        });
+    }
+}
+
+/// The slots given back and kept (still locked), shared by the handles, which take them again
+/// at once, and the connection's task, which unlocks those kept long enough.
+struct Kept {
+    keep: Duration,
+    state: Mutex<KeptState>,
+    /// A slot is kept where none was: the task's next unlock is due.
+    first: Notify,
+}
+
+#[derive(Default)]
+struct KeptState {
+    /// Each kept slot, until when.
+    slots: Vec<(Key, Instant)>,
+    /// Backends whose slots another instance (or this one) wants, until when.
+    wanted: HashMap<i32, Instant>,
+}
+
+impl Kept {
+    fn lock(&self) -> MutexGuard<'_, KeptState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps a slot given back; returns it if it is to be unlocked instead (it is wanted).
+    fn give_back(&self, key: Key) -> Option<Key> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if state.wanted.get(&key.0).is_some_and(|until| *until > now) {
+            return Some(key);
+        }
+        state.slots.push((key, now + self.keep));
+        if state.slots.len() == 1 {
+            self.first.notify_one();
+        }
+        None
+    }
+
+    /// A kept slot of `backend` among its first `slots`, unless the backend's slots are wanted.
+    fn take(&self, backend: i32, slots: usize) -> Option<Key> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if state.wanted.get(&backend).is_some_and(|until| *until > now) {
+            return None;
+        }
+        let i = state.slots.iter().position(|((b, s), _)| {
+            *b == backend && usize::try_from(*s).is_ok_and(|s| s < slots)
+        })?;
+        Some(state.slots.swap_remove(i).0)
+    }
+
+    /// The backend's slots are wanted: none is kept for `WANTED_FOR`; returns those kept.
+    fn wanted(&self, backend: i32) -> Vec<Key> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        state.wanted.retain(|_, until| *until > now);
+        state.wanted.insert(backend, now + WANTED_FOR);
+        stop_keeping(&mut state, |(b, _), _| *b == backend)
+    }
+
+    /// The kept slots whose time is up, and when the next one's is.
+    fn expired(&self) -> (Vec<Key>, Option<Instant>) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let expired = stop_keeping(&mut state, |_, until| *until <= now);
+        let next = state.slots.iter().map(|(_, until)| *until).min();
+        (expired, next)
+    }
+}
+
+/// Stops keeping the slots that `unlock` selects, and returns them (still locked).
+fn stop_keeping(state: &mut KeptState, unlock: impl Fn(&Key, &Instant) -> bool) -> Vec<Key> {
+    let (gone, stay): (Vec<_>, Vec<_>) = std::mem::take(&mut state.slots)
+        .into_iter()
+        .partition(|(key, until)| unlock(key, until));
+    state.slots = stay;
+    gone.into_iter().map(|(key, _)| key).collect()
 }
 
 /// A stable number for a backend, the same on every instance.
@@ -118,9 +202,21 @@ impl ClusterSlots {
     ) -> Result<ClusterSlots, sqlx::Error> {
         let connection = connect(url, alive).await?;
         let (commands, rx) = mpsc::channel(1024);
-        tokio::spawn(serve(url.to_string(), alive, keep, connection, rx));
+        let kept = Arc::new(Kept {
+            keep,
+            state: Mutex::default(),
+            first: Notify::new(),
+        });
+        tokio::spawn(serve(
+            url.to_string(),
+            alive,
+            Arc::clone(&kept),
+            connection,
+            rx,
+        ));
         Ok(ClusterSlots {
             commands,
+            kept,
             freed: Arc::default(),
         })
     }
@@ -128,9 +224,10 @@ impl ClusterSlots {
     /// Another instance (or this one) wants a slot of `backend` (its URL, the payload of a
     /// notification on [`WANTED`]): the slots of it kept here are unlocked.
     pub fn wanted(&self, backend: &str) {
-        let _ = self
-            .commands
-            .try_send(Command::Wanted(backend_key(backend)));
+        let kept = self.kept.wanted(backend_key(backend));
+        if !kept.is_empty() {
+            send(&self.commands, Command::Unlock(kept));
+        }
     }
 
     /// A slot of `backend` if one is free now (or kept here).
@@ -154,17 +251,24 @@ impl ClusterSlots {
         slots: usize,
         unless_ready: bool,
     ) -> Option<ClusterSlot> {
-        let (reply, answer) = oneshot::channel();
-        let command = Command::TryLock {
-            backend: backend.to_string(),
-            slots,
-            unless_ready,
-            reply,
+        // A slot kept here is taken again without waiting for the connection's task.
+        let key = match self.kept.take(backend_key(backend), slots) {
+            Some(key) => key,
+            None => {
+                let (reply, answer) = oneshot::channel();
+                let command = Command::TryLock {
+                    backend: backend.to_string(),
+                    slots,
+                    unless_ready,
+                    reply,
+                };
+                self.commands.send(command).await.ok()?;
+                answer.await.ok()??
+            }
         };
-        self.commands.send(command).await.ok()?;
-        let key = answer.await.ok()??;
         Some(ClusterSlot {
             commands: self.commands.clone(),
+            kept: Arc::clone(&self.kept),
             key,
         })
     }
@@ -222,99 +326,39 @@ async fn connect(url: &str, alive: i64) -> Result<PgConnection, sqlx::Error> {
     Ok(connection)
 }
 
-/// The slots this instance holds: in use, or kept a moment after being given back.
-#[derive(Default)]
-struct Held {
-    /// Every slot locked by the connection, kept ones included.
-    locked: HashSet<Key>,
-    /// Slots given back and kept, each until when.
-    kept: Vec<(Key, Instant)>,
-    /// Backends whose slots another instance (or this one) wants, until when.
-    wanted: HashMap<i32, Instant>,
-    /// When this instance last said it wants a slot of a backend.
-    said: HashMap<i32, Instant>,
-}
-
-impl Held {
-    fn is_wanted(&self, backend: i32, now: Instant) -> bool {
-        self.wanted.get(&backend).is_some_and(|until| *until > now)
-    }
-
-    /// A kept slot of `backend` among its first `slots`, now in use again.
-    fn take_kept(&mut self, backend: i32, slots: usize) -> Option<Key> {
-        let i = self.kept.iter().position(|((b, s), _)| {
-            *b == backend && usize::try_from(*s).is_ok_and(|s| s < slots)
-        })?;
-        Some(self.kept.swap_remove(i).0)
-    }
-
-    /// Stops keeping the slots that `unlock` selects; returns them (still locked).
-    fn stop_keeping(&mut self, unlock: impl Fn(&Key, &Instant) -> bool) -> Vec<Key> {
-        let (gone, stay) = std::mem::take(&mut self.kept)
-            .into_iter()
-            .partition(|(key, until)| unlock(key, until));
-        self.kept = stay;
-        gone.into_iter()
-            .map(|(key, _)| {
-                self.locked.remove(&key);
-                key
-            })
-            .collect()
-    }
-
-    /// Whether this instance should say now that it wants a slot of `backend`.
-    fn say_wanted(&mut self, backend: i32, now: Instant) -> bool {
-        let due = self
-            .said
-            .get(&backend)
-            .is_none_or(|last| now.duration_since(*last) >= SAY_WANTED_EVERY);
-        if due {
-            self.said.insert(backend, now);
-        }
-        due
-    }
-}
-
 async fn serve(
     url: String,
     alive: i64,
-    keep: Duration,
+    kept: Arc<Kept>,
     mut connection: PgConnection,
     mut commands: mpsc::Receiver<Command>,
 ) {
-    let mut held = Held::default();
+    // Every slot locked by the connection, kept ones included.
+    let mut locked: HashSet<Key> = HashSet::new();
+    // When this instance last said it wants a slot of a backend.
+    let mut said: HashMap<i32, Instant> = HashMap::new();
+    let mut next_expiry = None;
     loop {
-        let expiry = held.kept.iter().map(|(_, until)| *until).min();
         let command = tokio::select! {
             command = commands.recv() => match command {
-                Some(command) => Some(command),
+                Some(command) => command,
                 None => break,
             },
-            _ = tokio::time::sleep_until(expiry.unwrap_or_else(Instant::now)), if expiry.is_some() => None,
+            _ = kept.first.notified() => Command::Unlock(Vec::new()),
+            _ = tokio::time::sleep_until(next_expiry.unwrap_or_else(Instant::now)),
+                if next_expiry.is_some() => Command::Unlock(Vec::new()),
         };
-        let now = Instant::now();
         let done = match command {
-            // Kept long enough: given back.
-            None => {
-                let expired = held.stop_keeping(|_, until| *until <= now);
-                unlock(&mut connection, &expired).await
-            }
-            Some(Command::TryLock {
+            Command::TryLock {
                 backend,
                 slots,
                 unless_ready,
                 reply,
-            }) => {
+            } => {
                 let key = backend_key(&backend);
-                if !held.is_wanted(key, now)
-                    && let Some(kept) = held.take_kept(key, slots)
-                {
-                    let _ = reply.send(Some(kept));
-                    continue;
-                }
                 // Advisory locks are re-entrant within a session: our own are not tried.
                 let free = (0..slots.min(i32::MAX as usize) as i32)
-                    .filter(|slot| !held.locked.contains(&(key, *slot)));
+                    .filter(|slot| !locked.contains(&(key, *slot)));
                 let ready = unless_ready.then_some(backend.as_str());
                 let result = try_lock_first(&mut connection, key, free, ready).await;
                 let taken = result
@@ -324,37 +368,37 @@ async fn serve(
                     .flatten()
                     .map(|slot| (key, slot));
                 if let Some(taken) = taken {
-                    held.locked.insert(taken);
+                    locked.insert(taken);
                 }
                 let _ = reply.send(taken);
+                let now = Instant::now();
+                let say = said
+                    .get(&key)
+                    .is_none_or(|last| now.duration_since(*last) >= SAY_WANTED_EVERY);
                 match result {
-                    Ok(None) if held.say_wanted(key, now) => {
+                    Ok(None) if say => {
+                        said.insert(key, now);
                         say_wanted(&mut connection, &backend).await
                     }
                     result => result.map(drop),
                 }
             }
-            Some(Command::GiveBack(key)) => {
-                if held.is_wanted(key.0, now) {
-                    held.locked.remove(&key);
-                    unlock(&mut connection, &[key]).await
-                } else {
-                    held.kept.push((key, now + keep));
-                    Ok(())
+            // Given back and wanted, or no longer kept (the kept ones whose time is up too).
+            Command::Unlock(mut keys) => {
+                let (expired, next) = kept.expired();
+                next_expiry = next;
+                keys.extend(expired);
+                for key in &keys {
+                    locked.remove(key);
                 }
-            }
-            Some(Command::Wanted(backend)) => {
-                held.wanted.insert(backend, now + WANTED_FOR);
-                held.wanted.retain(|_, until| *until > now);
-                let kept = held.stop_keeping(|(b, _), _| *b == backend);
-                unlock(&mut connection, &kept).await
+                unlock(&mut connection, &keys).await
             }
         };
         if let Err(err) = done {
             // The connection is gone, and the locks with it: start again with a new one.
             tracing::error!(error = %err, "cluster slots: connection lost; reconnecting");
-            held.locked.clear();
-            held.kept.clear();
+            locked.clear();
+            kept.lock().slots.clear();
             loop {
                 match connect(&url, alive).await {
                     Ok(new) => {
