@@ -61,7 +61,8 @@ enum Command {
         /// Take none while a seat let through on any instance waits for one of the backend's
         /// slots.
         unless_ready: bool,
-        reply: oneshot::Sender<Option<Key>>,
+        /// The slot taken, and the connection's epoch (see [`KeptState::epoch`]).
+        reply: oneshot::Sender<Option<(Key, u64)>>,
     },
     Unlock(Vec<Key>),
 }
@@ -79,11 +80,13 @@ pub struct ClusterSlot {
     commands: mpsc::Sender<Command>,
     kept: Arc<Kept>,
     key: Key,
+    /// The epoch of the connection that locked it.
+    epoch: u64,
 }
 
 impl Drop for ClusterSlot {
     fn drop(&mut self) {
-        if let Some(key) = self.kept.give_back(self.key) {
+        if let Some(key) = self.kept.give_back(self.key, self.epoch) {
             send(&self.commands, Command::Unlock(vec![key]));
         }
     }
@@ -117,6 +120,9 @@ struct KeptState {
     slots: Vec<(Key, Instant)>,
     /// Backends whose slots another instance (or this one) wants, until when.
     wanted: HashMap<i32, Instant>,
+    /// How many times the connection was replaced: a slot locked by an earlier one is no
+    /// longer locked, and is not kept.
+    epoch: u64,
 }
 
 impl Kept {
@@ -125,9 +131,13 @@ impl Kept {
     }
 
     /// Keeps a slot given back; returns it if it is to be unlocked instead (it is wanted).
-    fn give_back(&self, key: Key) -> Option<Key> {
+    /// One locked by an earlier connection is neither: its lock went with that connection.
+    fn give_back(&self, key: Key, epoch: u64) -> Option<Key> {
         let now = Instant::now();
         let mut state = self.lock();
+        if epoch != state.epoch {
+            return None;
+        }
         if state.wanted.get(&key.0).is_some_and(|until| *until > now) {
             return Some(key);
         }
@@ -138,8 +148,9 @@ impl Kept {
         None
     }
 
-    /// A kept slot of `backend` among its first `slots`, unless the backend's slots are wanted.
-    fn take(&self, backend: i32, slots: usize) -> Option<Key> {
+    /// A kept slot of `backend` among its first `slots`, unless the backend's slots are wanted;
+    /// with the connection's epoch.
+    fn take(&self, backend: i32, slots: usize) -> Option<(Key, u64)> {
         let now = Instant::now();
         let mut state = self.lock();
         if state.wanted.get(&backend).is_some_and(|until| *until > now) {
@@ -148,7 +159,7 @@ impl Kept {
         let i = state.slots.iter().position(|((b, s), _)| {
             *b == backend && usize::try_from(*s).is_ok_and(|s| s < slots)
         })?;
-        Some(state.slots.swap_remove(i).0)
+        Some((state.slots.swap_remove(i).0, state.epoch))
     }
 
     /// The backend's slots are wanted: none is kept for `WANTED_FOR`; returns those kept.
@@ -252,8 +263,8 @@ impl ClusterSlots {
         unless_ready: bool,
     ) -> Option<ClusterSlot> {
         // A slot kept here is taken again without waiting for the connection's task.
-        let key = match self.kept.take(backend_key(backend), slots) {
-            Some(key) => key,
+        let (key, epoch) = match self.kept.take(backend_key(backend), slots) {
+            Some(taken) => taken,
             None => {
                 let (reply, answer) = oneshot::channel();
                 let command = Command::TryLock {
@@ -270,6 +281,7 @@ impl ClusterSlots {
             commands: self.commands.clone(),
             kept: Arc::clone(&self.kept),
             key,
+            epoch,
         })
     }
 
@@ -370,7 +382,8 @@ async fn serve(
                 if let Some(taken) = taken {
                     locked.insert(taken);
                 }
-                let _ = reply.send(taken);
+                let epoch = kept.lock().epoch;
+                let _ = reply.send(taken.map(|key| (key, epoch)));
                 let now = Instant::now();
                 let say = said
                     .get(&key)
@@ -398,7 +411,11 @@ async fn serve(
             // The connection is gone, and the locks with it: start again with a new one.
             tracing::error!(error = %err, "cluster slots: connection lost; reconnecting");
             locked.clear();
-            kept.lock().slots.clear();
+            {
+                let mut state = kept.lock();
+                state.slots.clear();
+                state.epoch += 1;
+            }
             loop {
                 match connect(&url, alive).await {
                     Ok(new) => {
@@ -491,6 +508,56 @@ async fn say_wanted(connection: &mut PgConnection, backend: &str) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn kept(keep: Duration) -> Kept {
+        Kept {
+            keep,
+            state: Mutex::default(),
+            first: Notify::new(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slots_given_back_are_kept_until_wanted_or_their_time_is_up() {
+        let kept = kept(Duration::from_secs(2));
+        let (a, b) = (backend_key("http://a:11434"), backend_key("http://b:11434"));
+        assert_eq!(kept.give_back((a, 0), 0), None, "kept");
+        assert_eq!(kept.give_back((b, 0), 0), None, "kept");
+        // Taken again within the backend's slots only.
+        assert_eq!(kept.take(a, 0), None);
+        assert_eq!(kept.take(a, 1), Some(((a, 0), 0)));
+        assert_eq!(kept.take(a, 1), None, "taken once");
+        assert_eq!(kept.give_back((a, 0), 0), None);
+
+        // Wanted: that backend's kept slots are to be unlocked, and none of its slots is kept
+        // or taken again for a while; the other backend's stay.
+        assert_eq!(kept.wanted(a), vec![(a, 0)]);
+        assert_eq!(kept.give_back((a, 1), 0), Some((a, 1)));
+        assert_eq!(kept.take(a, 2), None);
+        tokio::time::advance(WANTED_FOR).await;
+        assert_eq!(kept.give_back((a, 1), 0), None, "kept again");
+
+        // Their time up, they are to be unlocked.
+        let (expired, next) = kept.expired();
+        assert_eq!(expired, vec![(b, 0)], "kept since before the wait");
+        assert_eq!(next, Some(Instant::now() + Duration::from_secs(2)));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(kept.expired(), (vec![(a, 1)], None));
+    }
+
+    #[test]
+    fn a_slot_of_a_lost_connection_is_not_kept() {
+        let kept = kept(Duration::from_secs(2));
+        kept.lock().epoch = 1;
+        assert_eq!(kept.give_back((7, 0), 0), None);
+        assert_eq!(
+            kept.take(7, 1),
+            None,
+            "its lock went with the old connection"
+        );
+        assert_eq!(kept.give_back((7, 0), 1), None);
+        assert_eq!(kept.take(7, 1), Some(((7, 0), 1)));
+    }
 
     #[test]
     fn backend_keys_are_stable_and_distinct() {
