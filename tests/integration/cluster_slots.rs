@@ -4,6 +4,8 @@
 //! is kept a moment by its instance, unless another one wants it. Two handles on one database
 //! stand for two instances. Runs when `ENERGYAPP_TEST_POSTGRES_URL` names a server.
 
+use std::time::Duration;
+
 use energyapp_llm::server::cluster::{ClusterSlot, ClusterSlots};
 
 use crate::common::{Backend, TestApp, within_time_limit};
@@ -11,28 +13,23 @@ use crate::common::{Backend, TestApp, within_time_limit};
 const BACKEND: &str = "http://ollama-a:11434";
 const SLOTS: usize = 3;
 
-/// A migrated database (the line's table is needed) and two instances' handles on it.
-async fn two_handles() -> Option<(TestApp, ClusterSlots, ClusterSlots)> {
+/// A migrated database (the line's table is needed) and two instances' handles on it, each
+/// keeping a slot it gives back for `keep` (or until the other one wants one: the tests pass on
+/// what each instance's listener would hear).
+async fn two_handles(keep: Duration) -> Option<(TestApp, ClusterSlots, ClusterSlots)> {
     let app = TestApp::start(Backend::Postgres).await?;
     let url = app.state.settings.database.url.clone();
-    let first = ClusterSlots::start(&url, 9_000_001).await.unwrap();
-    let second = ClusterSlots::start(&url, 9_000_002).await.unwrap();
+    let first = ClusterSlots::start_keeping(&url, 9_000_001, keep)
+        .await
+        .unwrap();
+    let second = ClusterSlots::start_keeping(&url, 9_000_002, keep)
+        .await
+        .unwrap();
     Some((app, first, second))
 }
 
-/// As `two_handles`, both keeping the slots given back until another instance wants one.
-async fn two_keeping_handles() -> Option<(TestApp, ClusterSlots, ClusterSlots)> {
-    let app = TestApp::start(Backend::Postgres).await?;
-    let url = app.state.settings.database.url.clone();
-    let hour = std::time::Duration::from_secs(3600);
-    let first = ClusterSlots::start_keeping(&url, 9_000_011, hour)
-        .await
-        .unwrap();
-    let second = ClusterSlots::start_keeping(&url, 9_000_012, hour)
-        .await
-        .unwrap();
-    Some((app, first, second))
-}
+/// How long the handles of most tests keep a slot given back.
+const BRIEFLY: Duration = Duration::from_millis(200);
 
 async fn take_all(slots: &ClusterSlots) -> Vec<ClusterSlot> {
     let mut taken = Vec::new();
@@ -49,7 +46,7 @@ async fn until_taken(slots: &ClusterSlots, n: usize) -> Vec<ClusterSlot> {
     while taken.len() < n {
         match slots.try_acquire(BACKEND, SLOTS).await {
             Some(slot) => taken.push(slot),
-            None => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
     taken
@@ -57,7 +54,7 @@ async fn until_taken(slots: &ClusterSlots, n: usize) -> Vec<ClusterSlot> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slots_held_by_either_instance_are_not_taken_twice() {
-    let Some((app, first, second)) = two_handles().await else {
+    let Some((app, first, second)) = two_handles(BRIEFLY).await else {
         return;
     };
     within_time_limit(async {
@@ -103,7 +100,7 @@ async fn slots_held_by_either_instance_are_not_taken_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_free_slot_is_left_to_a_request_let_through_that_waits_for_one() {
-    let Some((app, first, second)) = two_handles().await else {
+    let Some((app, first, second)) = two_handles(BRIEFLY).await else {
         return;
     };
     within_time_limit(async {
@@ -128,7 +125,7 @@ async fn a_free_slot_is_left_to_a_request_let_through_that_waits_for_one() {
         first.wanted(BACKEND);
         second.wanted(BACKEND);
         drop(freed);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(
             second
                 .try_acquire_unless_ready(BACKEND, SLOTS)
@@ -151,7 +148,7 @@ async fn a_free_slot_is_left_to_a_request_let_through_that_waits_for_one() {
             .await
             .is_none()
         {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         pool.close().await;
     })
@@ -162,7 +159,7 @@ async fn a_free_slot_is_left_to_a_request_let_through_that_waits_for_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slot_given_back_is_kept_by_its_instance_until_another_one_wants_it() {
-    let Some((app, first, second)) = two_keeping_handles().await else {
+    let Some((app, first, second)) = two_handles(Duration::from_secs(3600)).await else {
         return;
     };
     within_time_limit(async {
@@ -193,7 +190,7 @@ async fn a_slot_given_back_is_kept_by_its_instance_until_another_one_wants_it() 
         // Word about another backend changes nothing for this one: the second keeps its slots.
         second.wanted("http://ollama-b:11434");
         drop((two, last));
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(first.try_acquire(BACKEND, SLOTS).await.is_none());
         assert_eq!(take_all(&second).await.len(), SLOTS);
         words.unlisten_all().await.unwrap();

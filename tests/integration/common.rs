@@ -8,7 +8,11 @@ use energyapp_llm::{
     server::{
         auth::password,
         config::Settings,
-        db::users,
+        db::{
+            Db, new_id,
+            turns::{self, TurnConversation, TurnRows},
+            users,
+        },
         ollama_sim::{self, SimOptions, SimStats, Simulator},
         startup::{self, Running},
         state::AppState,
@@ -472,4 +476,35 @@ pub fn ids(page: &Value) -> Vec<String> {
         .iter()
         .map(|c| c["id"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// The ids of a turn stored as the app stores one: its conversation, and its answer's row (in
+/// progress).
+pub struct StoredTurn {
+    pub conversation: String,
+    pub answer: String,
+}
+
+/// Stores `question` of `user_id` as the first turn of a new conversation titled `title`.
+pub async fn store_first_turn(db: &Db, user_id: &str, title: &str, question: &str) -> StoredTurn {
+    let at = chrono::Utc::now();
+    let summary = turns::new_conversation(new_id(), title.into(), "m".into(), None, at);
+    let (question_id, answer_id) = (new_id(), new_id());
+    let rows = TurnRows {
+        conversation: TurnConversation::New {
+            user_id,
+            summary: &summary,
+            token_issued_at: None,
+        },
+        question_id: &question_id,
+        question,
+        answer_id: &answer_id,
+        instance_id: None,
+        at,
+    };
+    turns::store(db, &rows).await.unwrap();
+    StoredTurn {
+        conversation: summary.id,
+        answer: answer_id,
+    }
 }

@@ -13,7 +13,10 @@ use std::sync::Arc;
 
 use sqlx::{Connection, Row};
 
-use crate::{common::TestApp, on_both_backends};
+use crate::{
+    common::{TestApp, store_first_turn},
+    on_both_backends,
+};
 
 on_both_backends!(
     a_turn_is_stored_whole_or_not_at_all,
@@ -275,26 +278,11 @@ async fn accounts(app: &TestApp) -> Accounts {
         .execute(&db.pool)
         .await
         .unwrap();
-    let at = chrono::Utc::now();
-    let summary = turns::new_conversation(new_id(), "Ana".into(), "m".into(), None, at);
-    let (question, answer) = (new_id(), new_id());
-    let first = TurnRows {
-        conversation: TurnConversation::New {
-            user_id: &usable,
-            summary: &summary,
-            token_issued_at: None,
-        },
-        question_id: &question,
-        question: "primera",
-        answer_id: &answer,
-        instance_id: None,
-        at,
-    };
-    turns::store(db, &first).await.unwrap();
+    let first = store_first_turn(db, &usable, "Ana", "primera").await;
     Accounts {
         usable,
         deactivated,
-        conversation: summary.id,
+        conversation: first.conversation,
         issued_at: chrono::Utc::now().timestamp_millis(),
     }
 }

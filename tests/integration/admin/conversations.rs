@@ -4,10 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use energyapp_llm::{
     model::MessageStatus,
-    server::db::{
-        conversations, messages, new_id,
-        turns::{self, TurnConversation, TurnRows},
-    },
+    server::db::{conversations, messages},
     stream_events::Usage,
 };
 
@@ -15,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{chat, create_user, json_of};
 use crate::{
-    common::{Backend, TestApp, error_code, ids},
+    common::{Backend, TestApp, error_code, ids, store_first_turn},
     on_both_backends,
 };
 
@@ -263,37 +260,19 @@ async fn the_search_finds_an_answer_still_being_written(app: &TestApp) {
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    let at = chrono::Utc::now();
-    let conversation = turns::new_conversation(new_id(), "Facturas".into(), "m".into(), None, at);
-    let (question, answer) = (new_id(), new_id());
-    let rows = TurnRows {
-        conversation: TurnConversation::New {
-            user_id: &user_id,
-            summary: &conversation,
-            token_issued_at: None,
-        },
-        question_id: &question,
-        question: "¿Qué tarifa me conviene?",
-        answer_id: &answer,
-        instance_id: None,
-        at,
-    };
-    turns::store(db, &rows).await.unwrap();
+    let turn = store_first_turn(db, &user_id, "Facturas", "¿Qué tarifa me conviene?").await;
+    let (conversation, answer) = (turn.conversation, turn.answer);
     assert!(search(app, &admin, "Fotovoltaica").await.is_empty());
     let partial = HashMap::from([(answer.clone(), "La tarifa fotovoltaica".to_string())]);
     messages::checkpoint_many(db, &partial).await.unwrap();
     for word in ["Fotovoltaica", "TARIFA"] {
-        assert_eq!(
-            search(app, &admin, word).await,
-            [&*conversation.id],
-            "{word}"
-        );
+        assert_eq!(search(app, &admin, word).await, [&*conversation], "{word}");
     }
     let ended_at = energyapp_llm::server::db::now();
     messages::finish(
         db,
         &messages::Ended {
-            conversation_id: &conversation.id,
+            conversation_id: &conversation,
             message_id: &answer,
             content: "La tarifa fotovoltaica nocturna",
             status: MessageStatus::Complete,
@@ -305,11 +284,7 @@ async fn the_search_finds_an_answer_still_being_written(app: &TestApp) {
     .await
     .unwrap();
     for word in ["nocturna", "fotovoltaica"] {
-        assert_eq!(
-            search(app, &admin, word).await,
-            [&*conversation.id],
-            "{word}"
-        );
+        assert_eq!(search(app, &admin, word).await, [&*conversation], "{word}");
     }
     assert!(search(app, &admin, "eólica").await.is_empty());
 }
