@@ -105,16 +105,17 @@ pub async fn older_messages(
     id: String,
     before: String,
 ) -> Result<(Vec<crate::model::MessageView>, bool), AppError> {
-    use crate::server::{conversations_service, db::messages, server_fn_context::ServerFnContext};
+    use crate::server::{
+        chat::settled_reads, conversations_service, db::messages,
+        server_fn_context::ServerFnContext,
+    };
     let cx = ServerFnContext::get()?;
     let result = async {
         let user = cx.user().await?;
         conversations_service::owned(&cx.state, &user, &id).await?;
-        cx.state
-            .settling
-            .settled(crate::server::chat::settling::Subject::Conversation(&id))
-            .await;
-        messages::page(&cx.state.db, &id, Some(&before), OLDER_PAGE)
+        let (db, id, before) = (&cx.state.db, id.as_str(), before.as_str());
+        let page = move || messages::page(db, id, Some(before), OLDER_PAGE);
+        settled_reads::read(&cx.state, id, page)
             .await?
             .ok_or_else(|| AppError::validation("before", "is not a message of this conversation"))
     }

@@ -42,13 +42,9 @@ pub async fn detail(
     // The conversation and its messages are read at once (on PostgreSQL, two round trips in
     // parallel rather than one after the other); the messages are returned only when the
     // conversation is the caller's, and a refusal does not wait for them.
-    let messages = async {
-        state
-            .settling
-            .settled(crate::server::chat::settling::Subject::Conversation(id))
-            .await;
-        messages::page(&state.db, id, None, messages_limit).await
-    };
+    let db = &state.db;
+    let page = move || messages::page(db, id, None, messages_limit);
+    let messages = crate::server::chat::settled_reads::read(state, id, page);
     let (conversation, page) = tokio::try_join!(owned(state, user, id), messages)?;
     let (messages, has_more) = page.unwrap_or_default();
     Ok(ConversationDetail {

@@ -7,6 +7,8 @@ use energyapp_llm::{
     server::ollama_sim::reply_tokens,
     stream_events::{MetaEvent, StreamEvent},
 };
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::common::{
@@ -210,6 +212,76 @@ async fn an_answer_is_followed_stopped_and_guarded_from_either_instance() {
     stop(a, b).await;
 }
 
+/// An answer's end is announced before it is written. Whoever heard it and then reads the
+/// conversation on the other instance finds the answer stored, and may ask the next question
+/// there, even while the write is held up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_end_heard_from_one_instance_is_found_stored_on_the_other() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = a.admin_token().await;
+        let message = "breve [sim tokens=20 delay_ms=20]";
+        let (meta, events) = answer_started(&a, &token, message).await;
+        // The answer's row locked by someone else: its end's write waits until let go.
+        let mut hold = a.state.db.pool.begin().await.unwrap();
+        sqlx::query("select id from messages where id = $1 for update")
+            .bind(&meta.assistant_message_id)
+            .execute(&mut *hold)
+            .await
+            .unwrap();
+        let heard = tokio::time::timeout(Duration::from_secs(20), events.rest())
+            .await
+            .expect("the end is announced before it is written");
+        assert!(
+            matches!(heard.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "complete"),
+            "{heard:?}"
+        );
+
+        let messages = format!("/api/v1/conversations/{}/messages", meta.conversation_id);
+        let read = b.get(&messages, &token);
+        let next = b.post_json(
+            &messages,
+            &token,
+            json!({ "content": "y otra [sim tokens=3 delay_ms=1]" }),
+        );
+        tokio::pin!(read, next);
+        let waiting = Duration::from_millis(300);
+        assert!(
+            tokio::time::timeout(waiting, &mut read).await.is_err(),
+            "the read on the other instance waits for the end's write"
+        );
+        assert!(tokio::time::timeout(waiting, &mut next).await.is_err());
+        hold.rollback().await.unwrap();
+
+        let page: Value = read.await.json().await.unwrap();
+        let answer = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == meta.assistant_message_id.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("{page}"));
+        assert_eq!(answer["status"], "complete", "{answer}");
+        assert_eq!(answer["content"], reply_tokens(message, 20).concat());
+
+        let res = next.await;
+        assert_eq!(
+            res.status(),
+            200,
+            "the next question is not refused as a conflict"
+        );
+        let rest = read_events(res).await;
+        assert!(
+            matches!(rest.last(), Some(StreamEvent::Done(d)) if d.status.as_str() == "complete"),
+            "{rest:?}"
+        );
+    })
+    .await;
+    stop(a, b).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backends_limit_holds_across_instances() {
     // ollama.max_parallel is 1 in the tests: one answer at a time on the one backend.
@@ -299,7 +371,10 @@ async fn only_the_answers_of_instances_that_are_gone_are_recovered() {
             let StreamEvent::Meta(meta) = &events[0] else {
                 panic!("{events:?}")
             };
-            // Made to look as if `owner` were generating it.
+            // Once its end is stored (a read waits for it), made to look as if `owner` were
+            // generating it.
+            let stored = a.conversation(&meta.conversation_id, &token).await;
+            assert_eq!(stored["messages"][1]["status"], "complete");
             sqlx::query("update messages set status = 'streaming', instance_id = $1 where id = $2")
                 .bind(&owner)
                 .bind(&meta.assistant_message_id)

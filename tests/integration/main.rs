@@ -9,6 +9,7 @@ mod backends;
 mod chat;
 mod checkpoints;
 mod cli;
+mod cluster_endings;
 mod cluster_slots;
 mod conversations;
 mod db_pool;

@@ -5,7 +5,7 @@ use crate::{
     admin_model::{AdminConversationDetail, AdminConversationPage, ConversationFilter},
     error::AppError,
     server::{
-        chat::settling::Subject,
+        chat::settled_reads,
         db::{
             Cursor,
             conversations::{self, AdminQuery, escape_like},
@@ -53,8 +53,9 @@ pub async fn detail(state: &AppState, id: &str) -> Result<AdminConversationDetai
     let (conversation, system_prompt) = conversations::admin_get(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("conversation".into()))?;
-    state.settling.settled(Subject::Conversation(id)).await;
-    let messages = messages::all(&state.db, id).await?;
+    let db = &state.db;
+    let all = move || messages::all(db, id);
+    let messages = settled_reads::read(state, id, all).await?;
     Ok(AdminConversationDetail {
         conversation,
         system_prompt,

@@ -19,6 +19,7 @@ use super::{
 use crate::{
     model::MessageStatus,
     server::{
+        cluster::endings,
         db::messages,
         metrics,
         ollama::{OllamaError, wire::ChatChunk, wire::ChatRequest},
@@ -239,17 +240,29 @@ pub async fn run(
     metrics::global().answer_finished(status.as_str());
     state.checkpoints.forget(&id);
 
-    // On one instance the listeners hear the end at once and the final write follows, while
-    // reads of the conversation (and of the key's usage) wait for it (`Settling`). With several
-    // instances a read may reach another one, which cannot wait here: the write comes first.
+    // The listeners hear the end at once and the final write follows, while reads of the
+    // conversation (and of the key's usage) on this instance wait for it (`Settling`). With
+    // several instances a read may reach another one: there, reads of the conversation that
+    // find the answer still `streaming` wait for the end's lock taken first (`endings`). The
+    // usage of an API key has no such mark, and its limits hold across instances: an answer
+    // asked with a key is written before its end is announced.
     let mut subjects = vec![Subject::Conversation(&meta.conversation_id)];
     subjects.extend(key_id.as_deref().map(Subject::Key));
     let writing = state.settling.begin(&subjects);
     // The answer's time is when it ended for its listeners, whenever the writes land: a
     // conversation started after this `done` sorts after this one in the lists.
     let ended_at = crate::server::db::now();
+    let mut ending = None;
+    if state.cluster.is_some() && key_id.is_none() {
+        match endings::begin(&state.db, &meta.conversation_id).await {
+            Ok(held) => ending = Some(held),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not take an answer's end; writing it first")
+            }
+        }
+    }
     let mut announcement = Some((event, slot));
-    if state.cluster.is_none() {
+    if state.cluster.is_none() || ending.is_some() {
         announce(&live, announcement.take());
     }
     let ended = messages::Ended {
@@ -261,7 +274,11 @@ pub async fn run(
         usage: &counted,
         at: &ended_at,
     };
-    if let Err(err) = messages::finish(&state.db, &ended).await {
+    let stored = match &mut ending {
+        Some(held) => messages::finish_on_postgres(held.connection(), &ended).await,
+        None => messages::finish(&state.db, &ended).await,
+    };
+    if let Err(err) = stored {
         tracing::error!(error = %err, message = %id, "could not store the answer");
     }
     if let Some(key_id) = &key_id {
@@ -279,6 +296,9 @@ pub async fn run(
         }
     }
     announce(&live, announcement);
+    if let Some(held) = ending {
+        held.release().await;
+    }
     drop(writing);
 }
 

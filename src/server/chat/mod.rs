@@ -7,6 +7,7 @@ pub mod history;
 pub mod live;
 pub mod queue;
 pub mod registry;
+pub mod settled_reads;
 pub mod settling;
 pub mod sse;
 mod turn;

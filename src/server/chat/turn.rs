@@ -7,7 +7,7 @@ use super::{
     attempt::{self, Retry},
     generate, history,
     live::{Listener, Live},
-    settling::Subject,
+    settled_reads,
 };
 use crate::{
     error::AppError,
@@ -130,14 +130,15 @@ async fn accept(
     }
     let conversation_id = conversation.id.clone();
     let slot = state.generations.claim(&conversation_id)?;
-    if !created
-        && state.cluster.is_some()
-        && messages::streaming_in(&state.db, &conversation_id).await?
-    {
-        // Being answered on another instance.
-        return Err(AppError::Conflict(
-            "an answer is already being generated in this conversation".into(),
-        ));
+    if !created && state.cluster.is_some() {
+        // Being answered on another instance? (Not if its end was announced already.)
+        let (db, id) = (&state.db, conversation_id.as_str());
+        let answering = move || messages::streaming_in(db, id);
+        if settled_reads::read(state, &conversation_id, answering).await? {
+            return Err(AppError::Conflict(
+                "an answer is already being generated in this conversation".into(),
+            ));
+        }
     }
     let placement = attempt::place(&state.backends, state.cluster.as_ref(), &model, None).await?;
 
@@ -145,11 +146,9 @@ async fn accept(
         Vec::new()
     } else {
         // The previous answer may have ended a moment ago: its text is part of the history.
-        state
-            .settling
-            .settled(Subject::Conversation(&conversation_id))
-            .await;
-        messages::latest(&state.db, &conversation_id, history::MAX_HISTORY).await?
+        let (db, id) = (&state.db, conversation_id.as_str());
+        let latest = move || messages::latest(db, id, history::MAX_HISTORY);
+        settled_reads::read(state, &conversation_id, latest).await?
     };
     let user_message_id = new_id();
     past.push(MessageView {

@@ -6,11 +6,14 @@
 //!   channel `ea_attach`, whoever does to relay it on a channel of its own ([`relay`],
 //!   [`mirror`]).
 //! - Stop (and delete) on another instance is passed on over `ea_stop`.
+//! - An answer's end is announced before it is written, and reads on any instance that find
+//!   it still `streaming` wait for the write ([`endings`]).
 //! - Each backend's `max_parallel` holds across instances ([`ClusterSlots`]), and so do its
 //!   `max_queue` and the places in its line ([`Line`]).
 //! - A starting instance marks `interrupted` only the answers of instances that are gone
 //!   ([`recover_abandoned`]); running ones look again every 30 s ([`spawn_sweeper`]).
 
+pub mod endings;
 mod events;
 mod instances;
 mod line;

@@ -95,42 +95,60 @@ pub struct Ended<'a> {
 /// order by it), both or neither: one write per answer instead of two. On PostgreSQL one
 /// statement (a data-modifying `with`), so one round trip with its commit.
 pub async fn finish(db: &Db, ended: &Ended<'_>) -> Result<(), AppError> {
-    macro_rules! answer {
-        () => {
-            "update messages set content = $1, status = $2, meta = $3, prompt_tokens = $4, \
-             completion_tokens = $5, generation_ms = $6, updated_at = $7 where id = $8"
-        };
-    }
-    let query = |sql| {
-        sqlx::query(sql)
-            .bind(ended.content)
-            .bind(ended.status.as_str())
-            .bind(ended.meta.to_string())
-            .bind(ended.usage.prompt_tokens as i64)
-            .bind(ended.usage.completion_tokens as i64)
-            .bind(ended.usage.total_duration_ms.round() as i64)
-            .bind(ended.at)
-            .bind(ended.message_id)
-    };
     match db.backend {
-        Backend::Postgres => {
-            query(concat!(
-                "with answer as (",
-                answer!(),
-                ") update conversations set updated_at = $7 where id = $9 and updated_at < $7"
-            ))
-            .bind(ended.conversation_id)
-            .execute(&db.pool)
-            .await?;
-        }
+        Backend::Postgres => finish_on_postgres(&mut *db.pool.acquire().await?, ended).await,
         Backend::Sqlite => {
             let mut tx = db.pool.begin().await?;
-            query(answer!()).execute(&mut *tx).await?;
+            ended_answer(ANSWER, ended).execute(&mut *tx).await?;
             super::conversations::touch(&mut *tx, ended.conversation_id, ended.at).await?;
             tx.commit().await?;
+            Ok(())
         }
     }
+}
+
+/// [`finish`] on PostgreSQL, on a given connection (one that holds the answer's end, see
+/// `cluster::endings`).
+pub async fn finish_on_postgres(
+    connection: &mut sqlx::AnyConnection,
+    ended: &Ended<'_>,
+) -> Result<(), AppError> {
+    ended_answer(ANSWER_AND_CONVERSATION, ended)
+        .bind(ended.conversation_id)
+        .execute(connection)
+        .await?;
     Ok(())
+}
+
+macro_rules! answer {
+    () => {
+        "update messages set content = $1, status = $2, meta = $3, prompt_tokens = $4, \
+         completion_tokens = $5, generation_ms = $6, updated_at = $7 where id = $8"
+    };
+}
+
+/// The answer's row as it ended: arguments `$1`..`$8` of [`ended_answer`].
+const ANSWER: &str = answer!();
+/// The same and its conversation's activity time (`$9`: its id), in one statement.
+const ANSWER_AND_CONVERSATION: &str = concat!(
+    "with answer as (",
+    answer!(),
+    ") update conversations set updated_at = $7 where id = $9 and updated_at < $7"
+);
+
+fn ended_answer<'q>(
+    sql: &'q str,
+    ended: &'q Ended<'q>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(sql)
+        .bind(ended.content)
+        .bind(ended.status.as_str())
+        .bind(ended.meta.to_string())
+        .bind(ended.usage.prompt_tokens as i64)
+        .bind(ended.usage.completion_tokens as i64)
+        .bind(ended.usage.total_duration_ms.round() as i64)
+        .bind(ended.at)
+        .bind(ended.message_id)
 }
 
 /// The latest `limit` messages of a conversation, oldest first.

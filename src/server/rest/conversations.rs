@@ -16,6 +16,7 @@ use crate::{
     model::{ConversationDetail, ConversationSummary, MessageView},
     server::{
         auth::AuthUser,
+        chat::settled_reads,
         conversations_service::{self as service, ChangeRequest, DEFAULT_MESSAGES},
         db::{conversations::ListFilter, messages, page_size},
         errors::ErrorBody,
@@ -252,11 +253,9 @@ async fn message_page(
     let limit = page_size(query.limit, 50)?;
     service::owned(&state, &user, &id).await?;
     let before = query.before.as_deref().filter(|b| !b.is_empty());
-    state
-        .settling
-        .settled(crate::server::chat::settling::Subject::Conversation(&id))
-        .await;
-    let (items, has_more) = messages::page(&state.db, &id, before, limit)
+    let (db, id) = (&state.db, id.as_str());
+    let page = move || messages::page(db, id, before, limit);
+    let (items, has_more) = settled_reads::read(&state, id, page)
         .await?
         .ok_or_else(|| AppError::validation("before", "is not a message of this conversation"))?;
     Ok(Json(MessagePage { items, has_more }))
