@@ -282,6 +282,70 @@ async fn an_end_heard_from_one_instance_is_found_stored_on_the_other() {
     stop(a, b).await;
 }
 
+/// An API key's monthly budget holds across instances: an answer asked with a key is stored
+/// with its usage before its end is heard (even when that write is held up), so the key's next
+/// request, on the other instance at once, finds the budget spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keys_budget_spent_on_one_instance_is_refused_on_the_other() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    within_time_limit(async {
+        let admin = a.admin_token().await;
+        let res = a
+            .post_json(
+                "/api/v1/admin/api-keys",
+                &admin,
+                json!({ "name": "budget", "owner": ADMIN_EMAIL, "monthly_token_budget": 30 }),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        let key = res.json::<Value>().await.unwrap()["secret"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let ask = |prompt: &str| {
+            json!({
+                "model": "qwen2.5:3b-instruct",
+                "messages": [{ "role": "user", "content": prompt }],
+            })
+        };
+        // The usage table locked by someone else: the answer's usage cannot be stored yet, and
+        // the answer does not end for its client before it is.
+        let mut hold = a.state.db.pool.begin().await.unwrap();
+        sqlx::query("lock table api_key_usage in exclusive mode")
+            .execute(&mut *hold)
+            .await
+            .unwrap();
+        let answered = a.post_json(
+            "/v1/chat/completions",
+            &key,
+            ask("larga [sim tokens=40 delay_ms=1]"),
+        );
+        tokio::pin!(answered);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), &mut answered)
+                .await
+                .is_err(),
+            "the answer ends for its client only once its key's usage is stored"
+        );
+        hold.rollback().await.unwrap();
+        let res = answered.await;
+        assert_eq!(res.status(), 200);
+        let spent = res.json::<Value>().await.unwrap()["usage"]["total_tokens"]
+            .as_i64()
+            .unwrap();
+        assert!(spent > 30, "{spent}");
+
+        let res = b.post_json("/v1/chat/completions", &key, ask("otra")).await;
+        assert_eq!(res.status(), 429);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "insufficient_quota", "{body}");
+    })
+    .await;
+    stop(a, b).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backends_limit_holds_across_instances() {
     // ollama.max_parallel is 1 in the tests: one answer at a time on the one backend.

@@ -21,7 +21,7 @@ use crate::{
     model::MessageStatus,
     server::{
         auth::AuthUser,
-        chat::queue::Permit,
+        chat::{queue::Permit, settling::Subject},
         db::{
             api_keys, messages, new_id,
             turns::{self, TurnConversation, TurnRows},
@@ -33,6 +33,11 @@ use crate::{
 };
 
 /// Records how a request ended, once; a request dropped unfinished counts as cancelled.
+///
+/// The key's usage is written by a task of its own; until it lands, the key's limits on this
+/// instance wait for it (`Settling`), so the key's next request counts this one. With several
+/// instances the next request may reach another one: there the response ends (its last
+/// event, or the whole answer) only once the usage is written ([`Accounting::recorded`]).
 pub struct Accounting {
     state: AppState,
     key: Option<(String, String, bool)>,
@@ -42,6 +47,8 @@ pub struct Accounting {
     end_user: Option<String>,
     content: String,
     done: bool,
+    /// Closed once the usage of the ended request is written.
+    recording: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl Accounting {
@@ -64,6 +71,18 @@ impl Accounting {
             end_user,
             content: String::new(),
             done: false,
+            recording: None,
+        }
+    }
+
+    /// Waits, with several instances, until the usage of the ended request is written.
+    async fn recorded(&mut self) {
+        if self.state.cluster.is_none() {
+            return;
+        }
+        if let Some(recording) = self.recording.take() {
+            // Closed, not sent to: the usage was written (or could not be, which is logged).
+            let _ = recording.await;
         }
     }
 
@@ -83,10 +102,13 @@ impl Accounting {
             std::mem::take(&mut self.content),
         );
         let end_user = self.end_user.take();
+        let Some((key_id, key_name, store)) = key else {
+            return;
+        };
+        let writing = state.settling.begin(&[Subject::Key(&key_id)]);
+        let (written, recording) = tokio::sync::oneshot::channel::<()>();
+        self.recording = Some(recording);
         tokio::spawn(async move {
-            let Some((key_id, key_name, store)) = key else {
-                return;
-            };
             let recorded = api_keys::record_usage(
                 &state.db,
                 &key_id,
@@ -99,6 +121,7 @@ impl Accounting {
             if let Err(err) = recorded {
                 tracing::error!(error = %err, "could not record the key's usage");
             }
+            drop((writing, written));
             if store {
                 let stored = store_exchange(
                     &state,
@@ -237,6 +260,7 @@ pub async fn collect(
     let usage = last.usage();
     let content = accounting.content.clone();
     accounting.finish(usage.clone(), MessageStatus::Complete);
+    accounting.recorded().await;
     Ok(Json(json!({
         "id": completion_id(),
         "object": "chat.completion",
@@ -324,8 +348,9 @@ impl Relay {
                             });
                             self.pending.push_back(format!("data: {last}\n\n"));
                         }
-                        self.pending.push_back("data: [DONE]\n\n".into());
                         self.accounting.finish(usage, MessageStatus::Complete);
+                        self.accounting.recorded().await;
+                        self.pending.push_back("data: [DONE]\n\n".into());
                         self.ended = true;
                     }
                 }
