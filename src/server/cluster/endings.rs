@@ -24,7 +24,7 @@ const WAIT_AT_MOST: Duration = Duration::from_secs(5);
 const LOOK_EVERY: Duration = Duration::from_millis(1);
 
 /// The advisory lock of the ends of a conversation's answers (FNV-1a, 64 bits, of a name
-/// that no instance's own lock, `instances::key`, can have).
+/// unlike any instance id, whose own locks, `instances::key`, hash the bare id).
 fn key(conversation_id: &str) -> i64 {
     format!("ending:{conversation_id}")
         .bytes()
