@@ -466,18 +466,12 @@ async fn the_openai_api_is_retried_on_another_backend_too() {
     });
     within_time_limit(async {
         let admin = app.admin_token().await;
-        let res = app
-            .post_json(
-                "/api/v1/admin/api-keys",
-                &admin,
-                json!({ "name": "erp", "owner": crate::common::ADMIN_EMAIL }),
-            )
-            .await;
-        assert_eq!(res.status(), 201);
-        let key = res.json::<Value>().await.unwrap()["secret"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (key, _) = crate::common::create_key(
+            &app,
+            &admin,
+            json!({ "name": "erp", "owner": crate::common::ADMIN_EMAIL }),
+        )
+        .await;
         let res = app
             .post_json(
                 "/v1/chat/completions",

@@ -508,3 +508,14 @@ pub async fn store_first_turn(db: &Db, user_id: &str, title: &str, question: &st
         answer: answer_id,
     }
 }
+
+/// Creates an API key as `admin`: its secret, and the key as listed.
+pub async fn create_key(app: &TestApp, admin: &str, body: Value) -> (String, Value) {
+    let res = app.post_json("/api/v1/admin/api-keys", admin, body).await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    (
+        created["secret"].as_str().unwrap().to_string(),
+        created["key"].clone(),
+    )
+}

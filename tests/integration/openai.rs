@@ -7,7 +7,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::{
-    common::{ADMIN_EMAIL, TestApp, error_code},
+    common::{ADMIN_EMAIL, TestApp, create_key, error_code},
     on_both_backends,
 };
 use energyapp_llm::server::ollama_sim::reply_tokens;
@@ -23,16 +23,6 @@ on_both_backends!(
     keys_can_store_their_chats_for_supervision,
     the_official_python_and_npm_sdks_work_unchanged,
 );
-
-async fn create_key(app: &TestApp, admin: &str, body: Value) -> (String, Value) {
-    let res = app.post_json("/api/v1/admin/api-keys", admin, body).await;
-    assert_eq!(res.status(), 201);
-    let created: Value = res.json().await.unwrap();
-    (
-        created["secret"].as_str().unwrap().to_string(),
-        created["key"].clone(),
-    )
-}
 
 async fn openai_error(res: reqwest::Response, status: u16) -> Value {
     assert_eq!(res.status(), status);
