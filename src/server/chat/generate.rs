@@ -302,10 +302,97 @@ pub async fn run(
     drop(writing);
 }
 
-/// Tells the listeners how the answer ended and frees the conversation for its next question.
+/// Frees the conversation for its next question, then tells the listeners how the answer
+/// ended: a client that asks again as soon as it hears the end finds the conversation free
+/// (and the next turn's history waits for the end's write, `Settling`). In the other order,
+/// a client could hear the end and ask before this task, preempted in between, let go.
 fn announce(live: &Live, announcement: Option<(StreamEvent, Slot)>) {
     if let Some((event, slot)) = announcement {
-        live.end(event);
         drop(slot);
+        live.end(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::{Arc, Mutex},
+        task::{Context, Poll, Wake, Waker},
+    };
+
+    use super::*;
+    use crate::{server::chat::registry::Generations, stream_events::MetaEvent};
+
+    /// A listener's waker that, when the end wakes it, records whether the conversation could
+    /// be claimed for a next question at that moment.
+    struct ClaimWhenWoken {
+        generations: Generations,
+        free: Mutex<Vec<bool>>,
+    }
+
+    impl Wake for ClaimWhenWoken {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            let free = self.generations.claim("c1").is_ok();
+            self.free.lock().unwrap().push(free);
+        }
+    }
+
+    #[test]
+    fn a_listener_woken_by_the_end_finds_the_conversation_free() {
+        let generations = Generations::default();
+        let slot = generations.claim("c1").unwrap();
+        let meta = MetaEvent {
+            conversation_id: "c1".into(),
+            user_message_id: "u1".into(),
+            assistant_message_id: "a1".into(),
+            model: "m".into(),
+        };
+        let live = Live::new(meta, None);
+        slot.publish(&live);
+        live.push("Hola");
+        let mut listener = live.listen();
+        let woken = Arc::new(ClaimWhenWoken {
+            generations: generations.clone(),
+            free: Mutex::new(Vec::new()),
+        });
+        let waker = Waker::from(Arc::clone(&woken));
+        let mut cx = Context::from_waker(&waker);
+
+        // What was produced so far (`meta`, the text), until the listener waits for more.
+        let mut heard = Vec::new();
+        let mut waiting = loop {
+            let mut next = Box::pin(listener.next());
+            match next.as_mut().poll(&mut cx) {
+                Poll::Ready(Some(event)) => heard.push(event),
+                Poll::Ready(None) => panic!("the listener ended before the answer did"),
+                Poll::Pending => break next,
+            }
+        };
+        assert_eq!(heard.len(), 2, "meta and the text so far: {heard:?}");
+        assert!(woken.free.lock().unwrap().is_empty());
+
+        let done = StreamEvent::Done(DoneEvent {
+            message_id: "a1".into(),
+            status: MessageStatus::Complete,
+            done_reason: Some("stop".into()),
+            usage: Usage::default(),
+        });
+        announce(&live, Some((done, slot)));
+
+        // The end woke the listener (synchronously, inside `announce`), and at that moment
+        // the conversation could already be claimed again.
+        assert_eq!(*woken.free.lock().unwrap(), vec![true]);
+        match waiting.as_mut().poll(&mut cx) {
+            Poll::Ready(Some(StreamEvent::Done(done))) => assert_eq!(done.message_id, "a1"),
+            other => panic!("expected the end, got {other:?}"),
+        }
+        assert!(
+            generations.live("c1").is_none(),
+            "nothing left to re-attach to"
+        );
     }
 }
