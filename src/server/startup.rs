@@ -71,7 +71,7 @@ pub async fn migrated_database(settings: &Settings) -> anyhow::Result<Db> {
     db.migrate()
         .await
         .context("cannot apply database migrations")?;
-    Ok(db)
+    Ok(db.with_quick_commits(settings.database.quick_commits))
 }
 
 /// Creates the first admin if there is none (printing a generated password once).

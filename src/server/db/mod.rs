@@ -35,6 +35,17 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 2;
 /// A PostgreSQL connection idle for longer than this is pinged before it is used again.
 const CHECK_AFTER_IDLE: Duration = Duration::from_millis(500);
 
+/// PostgreSQL: a `with` query that turns `synchronous_commit` off for the transaction of the
+/// statement it belongs to, so that its commit does not wait for the log to reach the disk (the
+/// setting ends with the transaction). The statement must read its row (`from no_flush_wait`),
+/// or it is not evaluated.
+macro_rules! no_flush_wait {
+    () => {
+        "no_flush_wait as (select set_config('synchronous_commit', 'off', true) as setting)"
+    };
+}
+pub(crate) use no_flush_wait;
+
 /// Which engine sits behind the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -47,6 +58,9 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// PostgreSQL: the turns' rows and the checkpoints commit without waiting for the log's
+    /// flush ([`no_flush_wait!`]).
+    quick_commits: bool,
     /// An SQLite file's log copier ([`wal`]), for as long as a handle on the pool lives.
     _checkpointer: Option<Arc<wal::Checkpointer>>,
 }
@@ -132,8 +146,23 @@ impl Db {
         Ok(Db {
             pool,
             backend,
+            quick_commits: true,
             _checkpointer: checkpointer,
         })
+    }
+
+    /// Whether the turns' rows and the checkpoints may commit without waiting for the log's
+    /// flush (`database.quick_commits`).
+    pub fn with_quick_commits(mut self, quick: bool) -> Db {
+        self.quick_commits = quick;
+        self
+    }
+
+    /// Whether the turns' rows and the checkpoints commit without waiting for the log's flush:
+    /// on PostgreSQL with quick commits on, through [`no_flush_wait!`]. (SQLite's commits never
+    /// wait for the disk here: `synchronous = normal` in WAL mode.)
+    pub fn quick_commits(&self) -> bool {
+        self.backend == Backend::Postgres && self.quick_commits
     }
 
     /// Applies pending migrations (embedded in the binary).

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
-use super::{Backend, Db, stamp};
+use super::{Backend, Db, no_flush_wait, stamp};
 use crate::{error::AppError, model::ConversationSummary};
 
 /// The conversation the turn belongs to.
@@ -95,34 +95,54 @@ pub async fn store(db: &Db, rows: &TurnRows<'_>) -> Result<(), AppError> {
 /// PostgreSQL: the turn's rows in one statement, so one round trip with its commit: the
 /// conversation's row is written (or touched) in a data-modifying `with`, and the messages are
 /// inserted only for the conversation it returns. A statement is all or nothing by itself.
+/// With quick commits ([`no_flush_wait!`]) the commit does not wait for the log's flush:
+/// the first token waits for these rows, and under load the flushes' tail was most of what
+/// the app added to it (docs/BENCHMARKS.md, "2026-12-04, 13:30").
 /// Arguments `$1`..`$7` as in [`MESSAGES`], then the conversation's (`$8`..`$11` for a new one,
 /// `$8` the title for an existing one), then `$12`, when the token was issued, for a new one.
 async fn store_on_postgres(db: &Db, rows: &TurnRows<'_>) -> Result<(), AppError> {
-    macro_rules! messages_of_conversation {
-        () => {
+    macro_rules! turn {
+        ($with:expr, $from:expr) => {
+            (
+                concat!(
+                    "with ",
+                    $with,
+                    "conversation as (insert into conversations \
+                     (id, user_id, title, status, model, system_prompt, created_at, updated_at) \
+                     select $2, $8, $9, 'open', $10, $11, $4, $4 ",
+                    $from,
+                    "where $12 is null or exists \
+                     (select 1 from users where id = $8 and active = 1 \
+                      and sessions_valid_after <= $12) returning id) ",
+                    turn!(messages)
+                ),
+                concat!(
+                    "with ",
+                    $with,
+                    "conversation as (update conversations set updated_at = $4, \
+                     title = case when title = '' then $8 else title end ",
+                    $from,
+                    "where id = $2 returning id) ",
+                    turn!(messages)
+                ),
+            )
+        };
+        (messages) => {
             "insert into messages \
-         (id, conversation_id, role, content, status, meta, created_at, updated_at, instance_id) \
-         select m.id, c.id, m.role, m.content, m.status, '{}', m.at, m.at, m.instance \
-         from conversation c, (values ($1, 'user', $3, 'complete', $4, null), \
-                                      ($5, 'assistant', '', 'streaming', $6, $7)) \
-              as m (id, role, content, status, at, instance)"
+             (id, conversation_id, role, content, status, meta, created_at, updated_at, instance_id) \
+             select m.id, c.id, m.role, m.content, m.status, '{}', m.at, m.at, m.instance \
+             from conversation c, (values ($1, 'user', $3, 'complete', $4, null), \
+                                          ($5, 'assistant', '', 'streaming', $6, $7)) \
+                  as m (id, role, content, status, at, instance)"
         };
     }
+    const DURABLE: (&str, &str) = turn!("", "");
+    const QUICK: (&str, &str) = turn!(concat!(no_flush_wait!(), ", "), "from no_flush_wait ");
+    let (new, existing) = if db.quick_commits() { QUICK } else { DURABLE };
     let (asked, answered) = stamps(rows);
     let sql = match &rows.conversation {
-        TurnConversation::New { .. } => concat!(
-            "with conversation as (insert into conversations \
-             (id, user_id, title, status, model, system_prompt, created_at, updated_at) \
-             select $2, $8, $9, 'open', $10, $11, $4, $4 where $12 is null or exists \
-             (select 1 from users where id = $8 and active = 1 \
-              and sessions_valid_after <= $12) returning id) ",
-            messages_of_conversation!()
-        ),
-        TurnConversation::Existing { .. } => concat!(
-            "with conversation as (update conversations set updated_at = $4, \
-             title = case when title = '' then $8 else title end where id = $2 returning id) ",
-            messages_of_conversation!()
-        ),
+        TurnConversation::New { .. } => new,
+        TurnConversation::Existing { .. } => existing,
     };
     let query = sqlx::query(sql)
         .bind(rows.question_id)
