@@ -95,9 +95,9 @@ pub async fn store(db: &Db, rows: &TurnRows<'_>) -> Result<(), AppError> {
 /// PostgreSQL: the turn's rows in one statement, so one round trip with its commit: the
 /// conversation's row is written (or touched) in a data-modifying `with`, and the messages are
 /// inserted only for the conversation it returns. A statement is all or nothing by itself.
-/// With quick commits ([`no_flush_wait!`]) the commit does not wait for the log's flush:
-/// the first token waits for these rows, and under load the flushes' tail was most of what
-/// the app added to it (docs/BENCHMARKS.md, "2026-12-04, 13:30").
+/// With quick commits ([`no_flush_wait!`]) the commit does not wait for the log's flush: the
+/// first token waits for these rows, and one stream's first token on PostgreSQL gains about
+/// 0.4 ms (docs/BENCHMARKS.md, "2026-12-04, 12:45-14:00 UTC").
 /// Arguments `$1`..`$7` as in [`MESSAGES`], then the conversation's (`$8`..`$11` for a new one,
 /// `$8` the title for an existing one), then `$12`, when the token was issued, for a new one.
 async fn store_on_postgres(db: &Db, rows: &TurnRows<'_>) -> Result<(), AppError> {
