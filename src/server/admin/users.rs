@@ -39,6 +39,8 @@ pub async fn list(state: &AppState, filter: &UserFilter) -> Result<UserPage, App
         id: None,
     };
     let after = Cursor::param(filter.cursor.as_deref())?;
+    // The conversation and token counts include every answer announced as ended.
+    state.settling.all_settled().await;
     let (items, next) = users::admin_page(&state.db, &query, after.as_ref(), limit).await?;
     Ok(UserPage {
         items,
@@ -48,6 +50,7 @@ pub async fn list(state: &AppState, filter: &UserFilter) -> Result<UserPage, App
 
 /// One user as the table shows it.
 pub async fn get(state: &AppState, id: &str) -> Result<AdminUser, AppError> {
+    state.settling.all_settled().await;
     let month_start = super::month_start();
     let query = UserQuery {
         role: None,
