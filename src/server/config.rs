@@ -70,11 +70,11 @@ pub struct DatabaseSection {
     /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
     pub url: String,
     pub max_connections: u32,
-    /// PostgreSQL: a turn's rows and the checkpoints of answers in progress are committed
-    /// without waiting for the log to reach the disk (`synchronous_commit` off for those
-    /// transactions only). They are visible to every instance at once; a crash of PostgreSQL or
-    /// of its machine can lose the last fraction of a second of them. `false`: they wait, like
-    /// every other write.
+    /// PostgreSQL: a turn's rows, the checkpoints of answers in progress and answers' ends are
+    /// committed without waiting for the log to reach the disk (`synchronous_commit` off for
+    /// those transactions only). They are visible to every instance at once; a crash of
+    /// PostgreSQL or of its machine can lose the last fraction of a second of them. `false`:
+    /// they wait, like every other write.
     pub quick_commits: bool,
 }
 

@@ -1,20 +1,27 @@
-//! Quick commits (`database.quick_commits`): on PostgreSQL a turn's rows and the checkpoints
-//! commit without waiting for the log's flush, for their own transaction only.
+//! Quick commits (`database.quick_commits`): on PostgreSQL a turn's rows, the checkpoints and
+//! the answers' ends commit without waiting for the log's flush, for their own transaction only.
 
-use energyapp_llm::server::db::{
-    Backend, Db, messages, new_id,
-    turns::{self, TurnConversation, TurnRows},
+use energyapp_llm::{
+    model::MessageStatus,
+    server::db::{
+        Backend, Db, messages, new_id,
+        turns::{self, TurnConversation, TurnRows},
+    },
+    stream_events::Usage,
 };
 
 use crate::{common::TestApp, on_both_backends};
 
-on_both_backends!(quick_commits_store_turns_and_checkpoints_and_end_with_their_transaction);
+on_both_backends!(quick_commits_store_turns_checkpoints_and_ends_and_end_with_their_transaction);
 
-/// With quick commits (PostgreSQL: `synchronous_commit` off for the turn's and the checkpoint's
-/// transactions) and without, a new conversation's turn, a later turn and a checkpoint are
-/// stored as always; and the setting ends with each transaction: the next statement on the same
+/// With quick commits (PostgreSQL: `synchronous_commit` off for the transactions of the turn,
+/// the checkpoint and the answer's end) and without, a new conversation's turn, a later turn, a
+/// checkpoint and the first answer's end (with its conversation's activity time) are stored as
+/// always; and the setting ends with each transaction: the next statement on the same
 /// connection (a pool of one) waits for the disk again.
-async fn quick_commits_store_turns_and_checkpoints_and_end_with_their_transaction(app: &TestApp) {
+async fn quick_commits_store_turns_checkpoints_and_ends_and_end_with_their_transaction(
+    app: &TestApp,
+) {
     let user_id: String = sqlx::query_scalar("select id from users")
         .fetch_one(&app.state.db.pool)
         .await
@@ -56,6 +63,23 @@ async fn quick_commits_store_turns_and_checkpoints_and_end_with_their_transactio
         turns::store(&db, &next).await.unwrap();
         let texts = [(next_answer.clone(), "La potencia".to_string())].into();
         messages::checkpoint_many(&db, &texts).await.unwrap();
+        let ended_at = "2999-01-01T00:00:00.000000Z";
+        let usage = Usage {
+            prompt_tokens: 12,
+            completion_tokens: 3,
+            ..Usage::default()
+        };
+        let meta = serde_json::json!({ "model": "m" });
+        let ended = messages::Ended {
+            conversation_id: &summary.id,
+            message_id: &answer,
+            content: "Depende de la tarifa.",
+            status: MessageStatus::Complete,
+            meta: &meta,
+            usage: &usage,
+            at: ended_at,
+        };
+        messages::finish(&db, &ended).await.unwrap();
 
         let stored: Vec<(String, String)> = sqlx::query_as(
             "select content, status from messages where conversation_id = $1 \
@@ -67,12 +91,21 @@ async fn quick_commits_store_turns_and_checkpoints_and_end_with_their_transactio
         .unwrap();
         let expected = [
             ("¿Y la potencia?", "complete"),
-            ("", "streaming"),
+            ("Depende de la tarifa.", "complete"),
             ("¿Y el término fijo?", "complete"),
             ("La potencia", "streaming"),
         ]
         .map(|(c, s)| (c.to_string(), s.to_string()));
         assert_eq!(stored, expected, "quick commits {quick}");
+        let (tokens, active_at): (i64, String) = sqlx::query_as(
+            "select m.completion_tokens, c.updated_at from messages m \
+             join conversations c on c.id = m.conversation_id where m.id = $1",
+        )
+        .bind(&answer)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!((tokens, active_at.as_str()), (3, ended_at));
 
         if db.backend == Backend::Postgres {
             let setting: String =

@@ -275,7 +275,9 @@ pub async fn run(
         at: &ended_at,
     };
     let stored = match &mut ending {
-        Some(held) => messages::finish_on_postgres(held.connection(), &ended).await,
+        Some(held) => {
+            messages::finish_on_postgres(held.connection(), &ended, state.db.quick_commits()).await
+        }
         None => messages::finish(&state.db, &ended).await,
     };
     if let Err(err) = stored {

@@ -73,6 +73,11 @@ impl Generations {
             .and_then(|e| e.live.clone())
     }
 
+    /// Whether an answer of the conversation is being generated here.
+    pub fn generating(&self, conversation_id: &str) -> bool {
+        self.lock().contains_key(conversation_id)
+    }
+
     pub fn in_flight(&self) -> usize {
         self.lock().len()
     }

@@ -1,6 +1,7 @@
 //! Which instances are alive: each holds, for as long as it runs, an advisory lock on its own
 //! id (on its slot connection, see `slots`). A lock that can be taken belongs to an instance
-//! that is gone, and so do the answers it left `streaming`.
+//! that is gone, and so do the answers it left `streaming`. A live instance's own answers left
+//! `streaming` with nothing generating them are recovered too.
 
 use std::time::Duration;
 
@@ -21,14 +22,18 @@ pub fn key(instance_id: &str) -> i64 {
 }
 
 /// Marks `interrupted` the answers left `streaming` by instances that are gone (those of live
-/// instances keep going), and removes their seats in the lines; returns how many answers.
+/// instances keep going) and this instance's own orphans ([`recover_orphans`]), and removes the
+/// gone instances' seats in the lines; returns how many answers.
 pub async fn recover_abandoned(cluster: &Cluster, db: &Db) -> Result<u64, AppError> {
     super::line::forget_gone(&cluster.pool, &cluster.instance_id).await?;
     let mut recovered = 0;
     for instance in messages::streaming_instances(db).await? {
         let gone = match instance.as_deref() {
             None => true,
-            Some(id) if id == cluster.instance_id => false,
+            Some(id) if id == cluster.instance_id => {
+                recovered += recover_orphans(cluster, db).await?;
+                false
+            }
             Some(id) => is_gone(&cluster.pool, id).await.map_err(AppError::from)?,
         };
         if gone {
@@ -36,6 +41,24 @@ pub async fn recover_abandoned(cluster: &Cluster, db: &Db) -> Result<u64, AppErr
         }
     }
     Ok(recovered)
+}
+
+/// This instance's answers stored as `streaming` in conversations it is not generating for:
+/// their end could not be written (PostgreSQL was away), or was lost in a crash of PostgreSQL
+/// (quick commits). Left so, their conversations would refuse new questions. An answer's row
+/// exists only while its conversation is claimed, up to the announcement of its end, and the
+/// end's write overwrites the mark: one that ends while this looks is stored as it ended.
+async fn recover_orphans(cluster: &Cluster, db: &Db) -> Result<u64, AppError> {
+    let orphans: Vec<String> = messages::streaming_of(db, &cluster.instance_id)
+        .await?
+        .into_iter()
+        .filter(|(_, conversation)| !cluster.generations.generating(conversation))
+        .map(|(id, _)| id)
+        .collect();
+    if orphans.is_empty() {
+        return Ok(0);
+    }
+    messages::mark_interrupted(db, &orphans, "end_not_stored").await
 }
 
 /// How often a running instance looks for answers of instances that died and did not come

@@ -57,6 +57,8 @@ pub struct Cluster {
     pub line: Line,
     /// Relays this instance runs for others, by channel: how to end them early.
     relays: Arc<Mutex<HashMap<String, oneshot::Sender<()>>>>,
+    /// The answers this instance is generating.
+    generations: Generations,
 }
 
 /// `ea_attach`: relay the answer of `conversation_id` on `channel`.
@@ -82,6 +84,7 @@ impl Cluster {
             pool,
             url: url.to_string(),
             relays: Arc::default(),
+            generations: generations.clone(),
         };
         listen::spawn(cluster.clone(), generations).await?;
         Ok(cluster)

@@ -103,7 +103,10 @@ pub struct Ended<'a> {
 /// statement (a data-modifying `with`), so one round trip with its commit.
 pub async fn finish(db: &Db, ended: &Ended<'_>) -> Result<(), AppError> {
     match db.backend {
-        Backend::Postgres => finish_on_postgres(&mut *db.pool.acquire().await?, ended).await,
+        Backend::Postgres => {
+            let quick = db.quick_commits();
+            finish_on_postgres(&mut *db.pool.acquire().await?, ended, quick).await
+        }
         Backend::Sqlite => {
             let mut tx = db.pool.begin().await?;
             ended_answer(ANSWER, ended).execute(&mut *tx).await?;
@@ -115,12 +118,19 @@ pub async fn finish(db: &Db, ended: &Ended<'_>) -> Result<(), AppError> {
 }
 
 /// [`finish`] on PostgreSQL, on a given connection (one that holds the answer's end, see
-/// `cluster::endings`).
+/// `cluster::endings`); `quick`: its commit does not wait for the log's flush
+/// ([`Db::quick_commits`]).
 pub async fn finish_on_postgres(
     connection: &mut sqlx::AnyConnection,
     ended: &Ended<'_>,
+    quick: bool,
 ) -> Result<(), AppError> {
-    ended_answer(ANSWER_AND_CONVERSATION, ended)
+    let sql = if quick {
+        QUICK_ANSWER_AND_CONVERSATION
+    } else {
+        ANSWER_AND_CONVERSATION
+    };
+    ended_answer(sql, ended)
         .bind(ended.conversation_id)
         .execute(connection)
         .await?;
@@ -128,18 +138,32 @@ pub async fn finish_on_postgres(
 }
 
 macro_rules! answer {
-    () => {
-        "update messages set content = $1, status = $2, meta = $3, prompt_tokens = $4, \
-         completion_tokens = $5, generation_ms = $6, updated_at = $7 where id = $8"
+    ($from:expr) => {
+        concat!(
+            "update messages set content = $1, status = $2, meta = $3, prompt_tokens = $4, \
+             completion_tokens = $5, generation_ms = $6, updated_at = $7 ",
+            $from,
+            "where id = $8"
+        )
     };
 }
 
 /// The answer's row as it ended: arguments `$1`..`$8` of [`ended_answer`].
-const ANSWER: &str = answer!();
+const ANSWER: &str = answer!("");
 /// The same and its conversation's activity time (`$9`: its id), in one statement.
 const ANSWER_AND_CONVERSATION: &str = concat!(
     "with answer as (",
-    answer!(),
+    answer!(""),
+    ") update conversations set updated_at = $7 where id = $9 and updated_at < $7"
+);
+/// [`ANSWER_AND_CONVERSATION`] with a commit that does not wait for the log's flush. The
+/// answer's update reads [`no_flush_wait!`], so the setting is made whenever the answer is
+/// written, whether or not the conversation's time moves.
+const QUICK_ANSWER_AND_CONVERSATION: &str = concat!(
+    "with ",
+    no_flush_wait!(),
+    ", answer as (",
+    answer!("from no_flush_wait "),
     ") update conversations set updated_at = $7 where id = $9 and updated_at < $7"
 );
 
@@ -262,6 +286,37 @@ pub async fn recover_interrupted_of(db: &Db, instance_id: Option<&str>) -> Resul
     .execute(&db.pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// The answers an instance has `streaming`: (message id, conversation id).
+pub async fn streaming_of(db: &Db, instance_id: &str) -> Result<Vec<(String, String)>, AppError> {
+    Ok(sqlx::query_as(
+        "select id, conversation_id from messages where status = 'streaming' and instance_id = $1",
+    )
+    .bind(instance_id)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Marks the given answers `interrupted`, with why, where they are still `streaming` (an end
+/// written meanwhile stays as written, and one written later overwrites this).
+pub async fn mark_interrupted(db: &Db, ids: &[String], reason: &str) -> Result<u64, AppError> {
+    let meta = serde_json::json!({ "interrupted_by": reason }).to_string();
+    let at = now();
+    let mut marked = 0;
+    for id in ids {
+        let done = sqlx::query(
+            "update messages set status = 'interrupted', meta = $1, updated_at = $2 \
+             where id = $3 and status = 'streaming'",
+        )
+        .bind(&meta)
+        .bind(&at)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+        marked += done.rows_affected();
+    }
+    Ok(marked)
 }
 
 /// The stored metadata of one message (tests and admin views).

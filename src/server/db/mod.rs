@@ -58,8 +58,8 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
-    /// PostgreSQL: the turns' rows and the checkpoints commit without waiting for the log's
-    /// flush ([`no_flush_wait!`]).
+    /// PostgreSQL: the turns' rows, the checkpoints and the answers' ends commit without
+    /// waiting for the log's flush ([`no_flush_wait!`]).
     quick_commits: bool,
     /// An SQLite file's log copier ([`wal`]), for as long as a handle on the pool lives.
     _checkpointer: Option<Arc<wal::Checkpointer>>,
@@ -151,14 +151,15 @@ impl Db {
         })
     }
 
-    /// Whether the turns' rows and the checkpoints may commit without waiting for the log's
-    /// flush (`database.quick_commits`).
+    /// Whether the turns' rows, the checkpoints and the answers' ends may commit without
+    /// waiting for the log's flush (`database.quick_commits`).
     pub fn with_quick_commits(mut self, quick: bool) -> Db {
         self.quick_commits = quick;
         self
     }
 
-    /// Whether the turns' rows and the checkpoints commit without waiting for the log's flush:
+    /// Whether the turns' rows, the checkpoints and the answers' ends commit without waiting
+    /// for the log's flush:
     /// on PostgreSQL with quick commits on, through [`no_flush_wait!`]. (SQLite's commits never
     /// wait for the disk here: `synchronous = normal` in WAL mode.)
     pub fn quick_commits(&self) -> bool {

@@ -1,5 +1,5 @@
 //! An answer generated on one instance is followed, stopped, guarded and found stored from the
-//! other; only the answers of instances that are gone are recovered.
+//! other; only the answers of instances that are gone, or that nothing generates, are recovered.
 
 use energyapp_llm::{
     server::ollama_sim::reply_tokens,
@@ -225,4 +225,80 @@ async fn only_the_answers_of_instances_that_are_gone_are_recovered() {
     })
     .await;
     stop(a, b).await;
+}
+
+/// An answer of this instance left `streaming` with nothing generating it (its end could not be
+/// written, or PostgreSQL lost it in a crash) would make its conversation refuse every new
+/// question until a restart: the sweep marks it `interrupted`, and leaves alone the answer of a
+/// conversation this instance is generating for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_recovers_its_own_answers_that_nothing_generates() {
+    let Some(app) = crate::common::TestApp::start(crate::common::Backend::Postgres).await else {
+        return;
+    };
+    within_time_limit(async {
+        let token = app.admin_token().await;
+        let cluster = app.state.cluster.as_ref().unwrap();
+        let (mut answers, mut claims) = (Vec::new(), Vec::new());
+        for _ in 0..2 {
+            let events = read_events(
+                app.post_json("/api/v1/chat", &token, json!({ "message": "hola" }))
+                    .await,
+            )
+            .await;
+            let StreamEvent::Meta(meta) = &events[0] else {
+                panic!("{events:?}")
+            };
+            let stored = app.conversation(&meta.conversation_id, &token).await;
+            assert_eq!(stored["messages"][1]["status"], "complete");
+            // The second one as if it were being generated here.
+            if !answers.is_empty() {
+                claims.push(app.state.generations.claim(&meta.conversation_id).unwrap());
+            }
+            // As if its end had not reached the database.
+            sqlx::query("update messages set status = 'streaming', instance_id = $1 where id = $2")
+                .bind(&cluster.instance_id)
+                .bind(&meta.assistant_message_id)
+                .execute(&app.state.db.pool)
+                .await
+                .unwrap();
+            answers.push(meta.clone());
+        }
+        let (orphan, generating) = (&answers[0], &answers[1]);
+        let next = format!("/api/v1/conversations/{}/messages", orphan.conversation_id);
+        let res = app
+            .post_json(&next, &token, json!({ "content": "¿sigues?" }))
+            .await;
+        assert_eq!(
+            error_code(res, 409).await,
+            "conflict",
+            "stuck before the sweep"
+        );
+
+        let recovered = energyapp_llm::server::cluster::recover_abandoned(cluster, &app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(recovered, 1);
+        let message = |meta: &MetaEvent| {
+            let (app, token, id) = (&app, &token, meta.conversation_id.clone());
+            async move { app.conversation(&id, token).await["messages"][1].clone() }
+        };
+        let lost = message(orphan).await;
+        assert_eq!(lost["status"], "interrupted");
+        assert_eq!(lost["meta"]["interrupted_by"], "end_not_stored");
+        assert_eq!(message(generating).await["status"], "streaming");
+        drop(claims);
+
+        let events = read_events(
+            app.post_json(&next, &token, json!({ "content": "¿sigues?" }))
+                .await,
+        )
+        .await;
+        assert!(
+            matches!(events.last(), Some(StreamEvent::Done(_))),
+            "the conversation takes questions again: {events:?}"
+        );
+    })
+    .await;
+    app.stop().await;
 }
