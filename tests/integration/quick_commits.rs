@@ -10,7 +10,10 @@ use energyapp_llm::{
     stream_events::Usage,
 };
 
-use crate::{common::TestApp, on_both_backends};
+use crate::{
+    common::{TestApp, store_first_turn},
+    on_both_backends,
+};
 
 on_both_backends!(quick_commits_store_turns_checkpoints_and_ends_and_end_with_their_transaction);
 
@@ -32,26 +35,11 @@ async fn quick_commits_store_turns_checkpoints_and_ends_and_end_with_their_trans
     for quick in [true, false] {
         let db = one.clone().with_quick_commits(quick);
         assert_eq!(db.quick_commits(), quick && db.backend == Backend::Postgres);
-        let at = chrono::Utc::now();
-        let summary = turns::new_conversation(new_id(), "Rápida".into(), "m".into(), None, at);
-        let (question, answer) = (new_id(), new_id());
-        let first = TurnRows {
-            conversation: TurnConversation::New {
-                user_id: &user_id,
-                summary: &summary,
-                token_issued_at: None,
-            },
-            question_id: &question,
-            question: "¿Y la potencia?",
-            answer_id: &answer,
-            instance_id: None,
-            at,
-        };
-        turns::store(&db, &first).await.unwrap();
+        let first = store_first_turn(&db, &user_id, "Rápida", "¿Y la potencia?").await;
         let (next_question, next_answer) = (new_id(), new_id());
         let next = TurnRows {
             conversation: TurnConversation::Existing {
-                id: &summary.id,
+                id: &first.conversation,
                 title: "ignored",
             },
             question_id: &next_question,
@@ -71,8 +59,8 @@ async fn quick_commits_store_turns_checkpoints_and_ends_and_end_with_their_trans
         };
         let meta = serde_json::json!({ "model": "m" });
         let ended = messages::Ended {
-            conversation_id: &summary.id,
-            message_id: &answer,
+            conversation_id: &first.conversation,
+            message_id: &first.answer,
             content: "Depende de la tarifa.",
             status: MessageStatus::Complete,
             meta: &meta,
@@ -85,7 +73,7 @@ async fn quick_commits_store_turns_checkpoints_and_ends_and_end_with_their_trans
             "select content, status from messages where conversation_id = $1 \
              order by created_at, id",
         )
-        .bind(&summary.id)
+        .bind(&first.conversation)
         .fetch_all(&app.state.db.pool)
         .await
         .unwrap();
@@ -101,7 +89,7 @@ async fn quick_commits_store_turns_checkpoints_and_ends_and_end_with_their_trans
             "select m.completion_tokens, c.updated_at from messages m \
              join conversations c on c.id = m.conversation_id where m.id = $1",
         )
-        .bind(&answer)
+        .bind(&first.answer)
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();

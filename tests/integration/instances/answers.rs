@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{Events, error_code, read_events, streamed_text, within_time_limit};
+use crate::common::{Events, TestApp, error_code, read_events, streamed_text, within_time_limit};
 
 use super::{answer_started, stop, two_instances};
 
@@ -185,25 +185,10 @@ async fn only_the_answers_of_instances_that_are_gone_are_recovered() {
             b.state.cluster.as_ref().unwrap().instance_id.clone(),
             "an-instance-that-crashed".to_string(),
         ] {
-            let events = read_events(
-                a.post_json("/api/v1/chat", &token, json!({ "message": "hola" }))
-                    .await,
-            )
-            .await;
-            let StreamEvent::Meta(meta) = &events[0] else {
-                panic!("{events:?}")
-            };
-            // Once its end is stored (a read waits for it), made to look as if `owner` were
-            // generating it.
-            let stored = a.conversation(&meta.conversation_id, &token).await;
-            assert_eq!(stored["messages"][1]["status"], "complete");
-            sqlx::query("update messages set status = 'streaming', instance_id = $1 where id = $2")
-                .bind(&owner)
-                .bind(&meta.assistant_message_id)
-                .execute(&a.state.db.pool)
-                .await
-                .unwrap();
-            answers.push(meta.clone());
+            // Made to look as if `owner` were generating it.
+            let meta = answered(&a, &token).await;
+            left_streaming(&a, &meta, &owner).await;
+            answers.push(meta);
         }
         let recovered = energyapp_llm::server::cluster::recover_abandoned(
             a.state.cluster.as_ref().unwrap(),
@@ -233,7 +218,7 @@ async fn only_the_answers_of_instances_that_are_gone_are_recovered() {
 /// conversation this instance is generating for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_recovers_its_own_answers_that_nothing_generates() {
-    let Some(app) = crate::common::TestApp::start(crate::common::Backend::Postgres).await else {
+    let Some(app) = TestApp::start(crate::common::Backend::Postgres).await else {
         return;
     };
     within_time_limit(async {
@@ -241,28 +226,14 @@ async fn an_instance_recovers_its_own_answers_that_nothing_generates() {
         let cluster = app.state.cluster.as_ref().unwrap();
         let (mut answers, mut claims) = (Vec::new(), Vec::new());
         for _ in 0..2 {
-            let events = read_events(
-                app.post_json("/api/v1/chat", &token, json!({ "message": "hola" }))
-                    .await,
-            )
-            .await;
-            let StreamEvent::Meta(meta) = &events[0] else {
-                panic!("{events:?}")
-            };
-            let stored = app.conversation(&meta.conversation_id, &token).await;
-            assert_eq!(stored["messages"][1]["status"], "complete");
+            let meta = answered(&app, &token).await;
             // The second one as if it were being generated here.
             if !answers.is_empty() {
                 claims.push(app.state.generations.claim(&meta.conversation_id).unwrap());
             }
             // As if its end had not reached the database.
-            sqlx::query("update messages set status = 'streaming', instance_id = $1 where id = $2")
-                .bind(&cluster.instance_id)
-                .bind(&meta.assistant_message_id)
-                .execute(&app.state.db.pool)
-                .await
-                .unwrap();
-            answers.push(meta.clone());
+            left_streaming(&app, &meta, &cluster.instance_id).await;
+            answers.push(meta);
         }
         let (orphan, generating) = (&answers[0], &answers[1]);
         let next = format!("/api/v1/conversations/{}/messages", orphan.conversation_id);
@@ -301,4 +272,29 @@ async fn an_instance_recovers_its_own_answers_that_nothing_generates() {
     })
     .await;
     app.stop().await;
+}
+
+/// A new conversation's answer, once its end is stored (a read waits for it).
+async fn answered(app: &TestApp, token: &str) -> MetaEvent {
+    let events = read_events(
+        app.post_json("/api/v1/chat", token, json!({ "message": "hola" }))
+            .await,
+    )
+    .await;
+    let StreamEvent::Meta(meta) = &events[0] else {
+        panic!("{events:?}")
+    };
+    let stored = app.conversation(&meta.conversation_id, token).await;
+    assert_eq!(stored["messages"][1]["status"], "complete");
+    meta.clone()
+}
+
+/// Makes an ended answer look as if instance `owner` were still generating it.
+async fn left_streaming(app: &TestApp, meta: &MetaEvent, owner: &str) {
+    sqlx::query("update messages set status = 'streaming', instance_id = $1 where id = $2")
+        .bind(owner)
+        .bind(&meta.assistant_message_id)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
 }
