@@ -53,8 +53,7 @@ impl ServerFnContext {
         if let Some(known) = self.caller.as_ref().and_then(|c| c.0.get()) {
             return known.clone();
         }
-        let user =
-            AuthUser::from_headers(&self.state, &self.parts.method, &self.parts.headers).await;
+        let user = AuthUser::from_parts(&self.state, &self.parts).await;
         if let Some(caller) = &self.caller {
             let _ = caller.0.set(user.clone());
         }

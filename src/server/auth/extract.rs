@@ -9,7 +9,10 @@ use axum::{
     http::{HeaderMap, Method, header, request::Parts},
 };
 
-use super::cookies::{self, ACCESS_COOKIE};
+use super::{
+    cookies::{self, ACCESS_COOKIE},
+    request_user::RequestUser,
+};
 use crate::{
     error::AppError,
     model::{Role, UserView},
@@ -36,12 +39,8 @@ impl AuthUser {
     }
 
     /// Authenticates a request from its method and headers.
-    pub async fn from_headers(
-        state: &AppState,
-        method: &Method,
-        headers: &HeaderMap,
-    ) -> Result<AuthUser, AppError> {
-        Caller::from_headers(state, method, headers)
+    pub async fn from_parts(state: &AppState, parts: &Parts) -> Result<AuthUser, AppError> {
+        Caller::from_parts(state, parts)
             .await?
             .into_checked(state)
             .await
@@ -63,11 +62,9 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub async fn from_headers(
-        state: &AppState,
-        method: &Method,
-        headers: &HeaderMap,
-    ) -> Result<Caller, AppError> {
+    /// Verifies the request's credentials (and notes whose they are for the access log).
+    pub async fn from_parts(state: &AppState, parts: &Parts) -> Result<Caller, AppError> {
+        let (method, headers) = (&parts.method, &parts.headers);
         let (token, from_cookie) = match bearer(headers)? {
             Some(token) => (token, false),
             None => (
@@ -86,6 +83,7 @@ impl Caller {
             if !owner.active {
                 return Err(AppError::Unauthorized);
             }
+            RequestUser::note(&parts.extensions, &owner.id);
             return Ok(Caller {
                 user_id: owner.id.clone(),
                 issued_at_ms: 0,
@@ -98,6 +96,7 @@ impl Caller {
             });
         }
         let claims = state.jwt.verify(token)?;
+        RequestUser::note(&parts.extensions, &claims.sub);
         Ok(Caller {
             user_id: claims.sub,
             issued_at_ms: claims.iat_ms,
@@ -166,7 +165,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Caller::from_headers(state, &parts.method, &parts.headers).await
+        Caller::from_parts(state, parts).await
     }
 }
 
@@ -177,7 +176,7 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        AuthUser::from_headers(state, &parts.method, &parts.headers).await
+        AuthUser::from_parts(state, parts).await
     }
 }
 

@@ -9,6 +9,7 @@ pub mod jwt;
 pub mod key_limits;
 pub mod login;
 pub mod password;
+pub mod request_user;
 pub mod secret;
 pub mod sessions;
 pub mod throttle;

@@ -21,19 +21,23 @@ use http_body::{Frame, SizeHint};
 use tracing::Instrument;
 
 use crate::server::{
-    auth::{client_ip, cookies, extract::bearer},
+    auth::{client_ip, request_user::RequestUser},
     metrics,
     state::AppState,
 };
 
 pub const REQUEST_ID: &str = "x-request-id";
 
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(request.headers());
     let method = method_label(request.method()).to_owned();
     let route = route_of(&request);
-    let user_id = user_id(&state, request.headers());
+    // Filled where the request is authenticated: its credentials are verified there, once.
+    let user = RequestUser::default();
+    if state.settings.logging.access_log {
+        request.extensions_mut().insert(user.clone());
+    }
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -56,7 +60,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     }
     let line = AccessLine {
         id,
-        user_id,
+        user,
         ip,
         method,
         route,
@@ -75,7 +79,8 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
 /// What the access log says about one request.
 struct AccessLine {
     id: String,
-    user_id: Option<String>,
+    /// Read when the line is written: a page's server functions authenticate as it streams.
+    user: RequestUser,
     ip: IpAddr,
     method: String,
     route: String,
@@ -93,7 +98,7 @@ impl AccessLine {
         tracing::info!(
             target: "access",
             request_id = %self.id,
-            user_id = self.user_id.as_deref().unwrap_or("-"),
+            user_id = self.user.get().unwrap_or("-"),
             ip = %self.ip,
             method = self.method,
             route = self.route,
@@ -184,15 +189,6 @@ fn route_of(request: &Request) -> String {
     } else {
         "(unmatched)".into()
     }
-}
-
-/// The account id of a valid access token (Bearer or session cookie), for the log only.
-fn user_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let token = match bearer(headers) {
-        Ok(Some(token)) => token,
-        _ => cookies::read(headers, cookies::ACCESS_COOKIE)?,
-    };
-    state.jwt.verify(token).ok().map(|claims| claims.sub)
 }
 
 #[cfg(test)]

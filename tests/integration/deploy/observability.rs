@@ -196,6 +196,34 @@ async fn metrics_move_with_traffic_and_logs_hold_no_secrets() {
             .unwrap();
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["x-request-id"], "test-request-0001");
+        // The conversation's page, as a browser asks for it (the session in its cookie).
+        let res = http
+            .get(format!("{}/c/{}", app.base, meta.conversation_id))
+            .header("cookie", format!("ea_access={access}"))
+            .header("x-request-id", "test-request-0002")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().contains(secret_message));
+        // An application with an API key.
+        let res = http
+            .post(format!("{}/api/v1/admin/api-keys", app.base))
+            .bearer_auth(&access)
+            .json(&json!({ "name": "ERP", "owner": ADMIN_EMAIL }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let key: Value = res.json().await.unwrap();
+        let res = http
+            .get(format!("{}/api/v1/conversations", app.base))
+            .bearer_auth(key["secret"].as_str().unwrap())
+            .header("x-request-id", "test-request-0003")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
         let res = http
             .post(format!("{}/api/v1/auth/refresh", app.base))
             .json(&json!({ "refresh_token": refresh }))
@@ -270,6 +298,18 @@ async fn metrics_move_with_traffic_and_logs_hold_no_secrets() {
         assert_eq!(detail["fields"]["status"], 200);
         assert_eq!(detail["fields"]["user_id"], user_id.as_str());
         assert!(detail["fields"]["duration_ms"].is_number());
+        // The page's user is known once its server functions have read the session.
+        let page = access_lines
+            .iter()
+            .find(|l| l["fields"]["request_id"] == "test-request-0002")
+            .expect("access line of the conversation's page");
+        assert_eq!(page["fields"]["status"], 200);
+        assert_eq!(page["fields"]["user_id"], user_id.as_str());
+        let with_key = access_lines
+            .iter()
+            .find(|l| l["fields"]["request_id"] == "test-request-0003")
+            .expect("access line of the request with a key");
+        assert_eq!(with_key["fields"]["user_id"], user_id.as_str());
         let chat = access_lines
             .iter()
             .find(|l| l["fields"]["route"] == "/api/v1/chat")
@@ -296,6 +336,7 @@ async fn metrics_move_with_traffic_and_logs_hold_no_secrets() {
             refresh.as_str(),
             renewed["access_token"].as_str().unwrap(),
             renewed["refresh_token"].as_str().unwrap(),
+            key["secret"].as_str().unwrap(),
             JWT_SECRET,
             METRICS_TOKEN,
             secret_message,
