@@ -38,7 +38,8 @@ impl AuthUser {
         }
     }
 
-    /// Authenticates a request from its method and headers.
+    /// Authenticates a request from its method and headers (and notes the account for the
+    /// access log, `request_user`).
     pub async fn from_parts(state: &AppState, parts: &Parts) -> Result<AuthUser, AppError> {
         Caller::from_parts(state, parts)
             .await?
