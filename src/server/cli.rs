@@ -9,7 +9,7 @@ use super::{
     auth::password,
     backup, bootstrap,
     config::Settings,
-    db::{Db, users},
+    db::{self, Db, users},
     logging,
     ollama_sim::{self, Fault, SimOptions, Simulator},
     startup,
@@ -151,7 +151,10 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Migrate => {
             let db = startup::migrated_database(&settings).await?;
             startup::ensure_first_admin(&db, &settings).await?;
-            println!("migrations applied to {}", settings.database.url);
+            println!(
+                "migrations applied to {}",
+                db::shown_url(&settings.database.url)
+            );
             Ok(())
         }
         Command::User(cmd) => run_user(cmd, &settings).await,

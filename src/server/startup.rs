@@ -20,7 +20,7 @@ use super::{
     chat::{checkpoints::Checkpoints, registry::Generations, turn_writer::TurnWriter},
     cluster::Cluster,
     config::{RunEnv, Settings},
-    db::{Backend as DbBackend, Db, messages},
+    db::{self, Backend as DbBackend, Db, messages},
     http::{self, assets::Bundle},
     ollama_sim::{self, SimOptions, Simulator},
     state::AppState,
@@ -65,7 +65,7 @@ pub async fn migrated_database(settings: &Settings) -> anyhow::Result<Db> {
         .with_context(|| {
             format!(
                 "cannot open the database at database.url = {}",
-                settings.database.url
+                db::shown_url(&settings.database.url)
             )
         })?;
     db.migrate()

@@ -165,6 +165,24 @@ fn bad_arguments_and_settings_fail_clearly() {
     assert!(!out.status.success());
     assert!(text(&out).contains("database.url"), "{}", text(&out));
 
+    // The refusal names the URL, but never its password.
+    let out = run(
+        dir.path(),
+        &["migrate"],
+        None,
+        &[(
+            "ENERGYAPP_DATABASE__URL",
+            "postgres://energyapp:hunter2-secret@127.0.0.1:5432/energyapp?sslmode=bogus",
+        )],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("postgres://energyapp:***@127.0.0.1:5432/energyapp"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("hunter2"), "{}", text(&out));
+
     let missing = dir.path().join("missing.yaml");
     let out = run(
         dir.path(),

@@ -23,6 +23,7 @@ mod openai;
 mod openapi;
 mod pages;
 mod perimeter;
+mod postgres_socket;
 mod quick_commits;
 mod restart;
 mod sessions;

@@ -10,6 +10,7 @@ mod cursor;
 pub mod login_failures;
 pub mod messages;
 pub mod refresh_tokens;
+mod shown_url;
 pub mod turns;
 pub mod usage;
 pub mod users;
@@ -23,6 +24,7 @@ use sqlx::{
 };
 
 pub use cursor::{Cursor, page_size};
+pub use shown_url::shown_url;
 
 use crate::error::AppError;
 
