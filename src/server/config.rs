@@ -348,8 +348,8 @@ impl Settings {
         {
             return bad("database.url", "must start with sqlite:// or postgres://");
         }
-        if !(self.ollama.host.starts_with("http://") || self.ollama.host.starts_with("https://")) {
-            return bad("ollama.host", "must be an http:// or https:// URL");
+        if let Some(why) = super::ollama_hosts::url_problem(&self.ollama.host) {
+            return bad("ollama.host", why);
         }
         if let Err(why) = super::ollama_hosts::check(&self.ollama.hosts) {
             return bad("ollama.hosts", &why);

@@ -63,8 +63,8 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<OllamaHost>, D
 /// Why the list is unusable, if it is.
 pub fn check(hosts: &[OllamaHost]) -> Result<(), String> {
     for (i, h) in hosts.iter().enumerate() {
-        if !(h.url.starts_with("http://") || h.url.starts_with("https://")) {
-            return Err(format!("{:?} must be an http:// or https:// URL", h.url));
+        if let Some(why) = url_problem(&h.url) {
+            return Err(format!("{:?} {why}", h.url));
         }
         if h.max_parallel == Some(0) {
             return Err(format!("max_parallel of {} must be at least 1", h.url));
@@ -75,6 +75,33 @@ pub fn check(hosts: &[OllamaHost]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Why an Ollama URL cannot be used, if it cannot. The server speaks plain HTTP to Ollama (on
+/// its own machine or a private network, as Ollama itself serves), so `https://` is refused
+/// rather than failing on every request; and Ollama has no accounts, so a user or password in
+/// the URL would only end up in logs and on `/health`.
+pub fn url_problem(url: &str) -> Option<&'static str> {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return Some("is not a valid URL");
+    };
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => {
+            return Some(
+                "uses https://, which the server does not speak to Ollama: reach Ollama over \
+                 http:// on this machine or a private network",
+            );
+        }
+        _ => return Some("must be an http:// URL"),
+    }
+    match uri.authority() {
+        Some(authority) if authority.as_str().contains('@') => {
+            Some("must not hold a user or password (Ollama has no accounts)")
+        }
+        Some(authority) if !authority.host().is_empty() => None,
+        _ => Some("is not a valid URL"),
+    }
 }
 
 fn normalized(url: &str) -> &str {
@@ -167,8 +194,33 @@ mod tests {
     }
 
     #[test]
+    fn only_plain_http_urls_without_credentials_are_taken() {
+        for good in [
+            "http://127.0.0.1:11434",
+            "http://ollama-2.internal:11434/",
+            "http://[::1]:11434",
+        ] {
+            assert_eq!(url_problem(good), None, "{good}");
+        }
+        for (bad, why) in [
+            ("https://ollama.internal", "https://"),
+            ("ftp://a", "http://"),
+            ("127.0.0.1:11434", "http://"),
+            ("http://user:secret@10.0.0.2:11434", "user or password"),
+            ("http://user@10.0.0.2:11434", "user or password"),
+            ("http://", "not a valid URL"),
+            ("http://a b:11434", "not a valid URL"),
+        ] {
+            let problem = url_problem(bad).unwrap_or_else(|| panic!("{bad} was taken"));
+            assert!(problem.contains(why), "{bad}: {problem}");
+        }
+    }
+
+    #[test]
     fn bad_lists_name_the_key() {
         for yaml in [
+            "ollama:\n  hosts: [https://a]\n",
+            "ollama:\n  hosts: [http://u:p@a]\n",
             "ollama:\n  hosts: [ftp://a]\n",
             "ollama:\n  hosts: [http://a, http://a/]\n",
             "ollama:\n  hosts:\n    - url: http://a\n      max_parallel: 0\n",

@@ -147,6 +147,22 @@ fn bad_arguments_and_settings_fail_clearly() {
     assert!(!out.status.success());
     assert!(text(&out).contains("ollama.temperature"), "{}", text(&out));
 
+    // An Ollama URL the server could not use, or one with a password, is refused at start.
+    for (host, why) in [
+        ("https://ollama.internal:11434", "https://"),
+        ("http://admin:hunter2@10.0.0.5:11434", "user or password"),
+    ] {
+        let out = run(
+            dir.path(),
+            &["migrate"],
+            None,
+            &[("ENERGYAPP_OLLAMA__HOST", host)],
+        );
+        assert!(!out.status.success(), "{host}");
+        assert!(text(&out).contains("ollama.host"), "{}", text(&out));
+        assert!(text(&out).contains(why), "{}", text(&out));
+    }
+
     let out = run(
         dir.path(),
         &["serve"],
